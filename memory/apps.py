@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MemoryConfig(AppConfig):
+  name = "memory"
+  verbose_name = _("Conversations and memory")
