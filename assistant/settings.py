@@ -84,10 +84,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
   }
 elif _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
   _db["ENGINE"] = "django.db.backends.postgresql"
-  # Persistent connections with health checks: the bot's thread pool reuses them safely.
-  _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", 60, minimum=0)
-  _db["CONN_HEALTH_CHECKS"] = True
-  _db.setdefault("OPTIONS", {})
+  # psycopg's connection pool: ORM threads (assistant.db.run_db) return connections after each
+  # call, so the bot holds none while the LLM works, and reconnecting costs nothing.
+  _db["CONN_MAX_AGE"] = 0
+  _db.setdefault("OPTIONS", {})["pool"] = {
+    "min_size": 1,
+    "max_size": env.int("DB_POOL_MAX_SIZE", 20, minimum=2),
+    "timeout": 30,
+  }
 _test_name = env.str("TEST_DATABASE_NAME")
 if _test_name:
   _db["TEST"] = {"NAME": _test_name}
@@ -95,6 +99,8 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
   # A file, not :memory:, so tests exercise WAL and threads see the same database.
   _db["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# ORM worker threads for the async bot (assistant.db.run_db); keep <= DB_POOL_MAX_SIZE.
+DB_THREADS = env.int("DB_THREADS", 8, minimum=1)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
