@@ -1,0 +1,1 @@
+"""Admin for prompts and their version history."""
