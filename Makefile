@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 IMAGE ?= telegram-consulting-assistant
 
-.PHONY: install run test test-sqlite test-postgres lint format chat serve build bench clean messages
+.PHONY: install run test test-sqlite test-postgres lint format chat serve build bench clean messages bench-memory
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,11 +47,18 @@ chat: install  ## talk to the assistant in the terminal, no Telegram needed
 
 serve: install  ## the admin on http://127.0.0.1:8000/admin/
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py setup_roles
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 messages: install  ## refresh and compile translations
-	$(PY) manage.py makemessages -l ru -l en --no-obsolete --ignore=.venv --ignore=staticfiles
+	$(PY) manage.py makemessages -l ru -l en --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=var --ignore=test-artifacts
 	$(PY) manage.py compilemessages --ignore=.venv
+
+bench-memory: install  ## memory benchmarks on SQLite and PostgreSQL (~12 min; see docs/benchmarks.md)
+	$(PY) -m bench.memory_generate --db sqlite
+	$(PY) -m bench.memory_bench --db sqlite
+	$(PY) -m bench.memory_generate --db postgres
+	$(PY) -m bench.memory_bench --db postgres
 
 build:  ## Docker image (runs the bot by default; `docker run IMAGE serve` for the admin)
 	docker build -t $(IMAGE) .

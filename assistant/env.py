@@ -51,7 +51,9 @@ class Env:
       raise bad_value(name, value, f"a whole number >= {minimum}")
     return number
 
-  def float(self, name: str, default: float, *, minimum: float | None = None) -> float:
+  def float(
+    self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+  ) -> float:
     value = self.raw(name)
     if value is None or value.strip() == "":
       return default
@@ -61,6 +63,8 @@ class Env:
       raise bad_value(name, value, "a number") from None
     if minimum is not None and number < minimum:
       raise bad_value(name, value, f"a number >= {minimum}")
+    if maximum is not None and number > maximum:
+      raise bad_value(name, value, f"a number <= {maximum}")
     return number
 
   def list(self, name: str, default: list[str]) -> list[str]:
@@ -70,8 +74,13 @@ class Env:
     return [item.strip() for item in value.split(",") if item.strip()]
 
   def choice(self, name: str, default: str, choices: list[str]) -> str:
-    """One of `choices`, matched case-insensitively and returned as spelled in `choices`."""
+    """One of `choices`, matched case-insensitively and returned as spelled in `choices`.
+
+    An empty `default` makes the variable optional: unset or empty returns "" (feature off).
+    """
     value = self.str(name, default)
+    if not value:
+      return value
     by_lower = {choice.lower(): choice for choice in choices}
     if value.lower() not in by_lower:
       raise bad_value(name, value, "one of " + ", ".join(choices))
@@ -93,9 +102,12 @@ class Env:
         "sqlite:///path/to/db.sqlite3 or postgres://user:pass@host:5432/name",
       )
     try:
-      return environ.Env.db_url_config(value)
+      config = environ.Env.db_url_config(value)
     except Exception as error:  # django-environ raises several types on garbage
       raise bad_value(name, _mask_url(value), f"a valid database URL ({error})") from None
+    if not config["NAME"]:
+      raise bad_value(name, _mask_url(value), "a URL that names the database (or SQLite file)")
+    return config
 
 
 def bad_value(name: str, value: str, expected: str) -> ImproperlyConfigured:

@@ -199,3 +199,26 @@ class Feedback(models.Model):
 
   def __str__(self) -> str:
     return f"{self.get_rating_display()} {self.comment[:40]}"
+
+
+class ContentLoad(models.Model):
+  """One load of the content file; the latest row tells which rows came from the file, as written.
+
+  `items` maps "section:key:language" to a hash of the row's fields as the loader wrote them: a
+  row whose fields no longer match was edited in the admin since, and a reload keeps it.
+  """
+
+  path = models.CharField(_("file"), max_length=500)
+  sha256 = models.CharField(_("file SHA-256"), max_length=64)
+  loaded_at = models.DateTimeField(_("loaded"), auto_now_add=True, db_index=True)
+  forced = models.BooleanField(_("forced"), default=False)
+  summary = models.JSONField(_("summary"), default=dict, blank=True)
+  items = models.JSONField(_("item hashes"), default=dict, blank=True)
+
+  class Meta:
+    verbose_name = _("content load")
+    verbose_name_plural = _("content loads")
+    ordering = ["-loaded_at", "-pk"]
+
+  def __str__(self) -> str:
+    return f"{self.path} @ {self.loaded_at:%Y-%m-%d %H:%M}"

@@ -21,7 +21,11 @@ class LLMModel(models.Model):
   )
   provider = models.CharField(_("provider"), max_length=100)
   model = models.CharField(_("model"), max_length=200)
-  base_url = models.URLField(_("base URL"), max_length=500)
+  # Not a URLField: Django's URL validator refuses hosts without a dot, like a docker service
+  # "http://ollama:11434/v1"; llm.schema.url_is_valid checks http(s) + host instead.
+  base_url = models.CharField(
+    _("base URL"), max_length=500, help_text=_("e.g. https://api.openai.com/v1")
+  )
   encrypted_api_key = models.TextField(_("encrypted API key"), blank=True)
   params = models.JSONField(_("parameters"), default=dict, blank=True)
   is_default = models.BooleanField(_("default"), default=False)
@@ -38,6 +42,8 @@ class LLMModel(models.Model):
   source = models.CharField(
     _("source"), max_length=8, choices=Source.choices, default=Source.DATABASE
   )
+  # Hash of the row as last synced from the file/URL: unchanged source rows keep admin edits.
+  source_hash = models.CharField(_("source hash"), max_length=64, blank=True, editable=False)
   created_at = models.DateTimeField(_("created"), auto_now_add=True)
   updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -98,7 +98,14 @@ class Message(models.Model):
     indexes = [
       models.Index(fields=["chat", "-created_at", "-id"], name="message_chat_recent_idx"),
       models.Index(fields=["customer", "-created_at", "-id"], name="message_customer_recent_idx"),
-      models.Index(fields=["-created_at"], name="message_created_idx"),
+      # Forum topics: a quiet topic's history without scanning the whole busy chat.
+      models.Index(
+        fields=["chat", "thread_id", "-created_at", "-id"],
+        condition=models.Q(thread_id__isnull=False),
+        name="message_thread_recent_idx",
+      ),
+      # Newest-first lists over all chats (admin), without sorting ties by id in memory.
+      models.Index(fields=["-created_at", "-id"], name="message_created_id_idx"),
     ]
     constraints = [
       # A duplicated Telegram update or message is stored once.
@@ -116,3 +123,26 @@ class Message(models.Model):
 
   def __str__(self) -> str:
     return f"{self.get_role_display()}: {self.text[:60]}"
+
+
+class MessageEmbedding(models.Model):
+  """Optional semantic memory: a message's embedding vector (float32, unit length) as bytes.
+
+  A plain table on every database (no pgvector needed). Deleted with its message; an edit of the
+  message text deletes it too (a database trigger), and the backfill computes it again.
+  """
+
+  message = models.OneToOneField(
+    Message, on_delete=models.CASCADE, primary_key=True, related_name="embedding"
+  )
+  model_name = models.CharField(_("model"), max_length=200)
+  dimensions = models.PositiveIntegerField(_("dimensions"))
+  vector = models.BinaryField(_("vector"))
+  created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+  class Meta:
+    verbose_name = _("message embedding")
+    verbose_name_plural = _("message embeddings")
+
+  def __str__(self) -> str:
+    return f"{self.model_name} × {self.dimensions} for message {self.message_id}"

@@ -3,6 +3,7 @@
 import itertools
 
 from leads.models import CatalogService, Customer, FAQEntry, Lead
+from llm.models import LLMModel
 from memory.models import Chat, Message
 
 _ids = itertools.count(1000)
@@ -47,3 +48,18 @@ def faq_factory(**fields) -> FAQEntry:
   fields.setdefault("question", f"Question {n}?")
   fields.setdefault("answer", f"Answer {n}.")
   return FAQEntry.objects.create(**fields)
+
+
+def llm_model_factory(**fields) -> LLMModel:
+  """An active OpenAI-compatible LLMModel; `api_key` (plaintext) is stored encrypted."""
+  from llm.crypto import encrypt_api_key
+  from tests.fakes.openai_server import FAKE_API_KEY
+
+  n = next(_ids)
+  api_key = fields.pop("api_key", FAKE_API_KEY)
+  fields.setdefault("provider_model_name", f"fake/model-{n}")
+  fields.setdefault("provider", "openai_compatible")
+  fields.setdefault("model", "fake-model")
+  fields.setdefault("base_url", "http://127.0.0.1:9/v1")
+  fields.setdefault("encrypted_api_key", encrypt_api_key(api_key) if api_key else "")
+  return LLMModel.objects.create(**fields)

@@ -1,0 +1,168 @@
+"""Builds the python-telegram-bot Application: limits, update processing, handlers, start-up."""
+
+import asyncio
+import logging
+from types import ModuleType
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from assistant.db import run_db
+from assistant.types import Reply, StreamCallback, Turn
+from bot.chatlock import ChatLock, PostgresChatLock, postgres_connect_kwargs
+from bot.handlers import ENGINE_KEY, register_handlers
+from bot.processor import ChatOrderedUpdateProcessor
+from bot.services import processed_update_prune
+
+logger = logging.getLogger(__name__)
+
+# Loggers that print request URLs, which contain the bot token, at INFO/DEBUG.
+NOISY_LOGGERS = ("httpx", "httpcore", "telegram", "hpack", "tornado.access")
+# Methods that send no message: Telegram's message limits do not apply to them.
+UNLIMITED_METHODS = {"sendChatAction", "answerCallbackQuery"}
+
+
+class Engine(Protocol):
+  async def handle_turn(
+    self, turn: Turn, *, stream: StreamCallback | None = None
+  ) -> list[Reply]: ...
+
+  async def reply_sent(self, *, message_id: int, external_message_id: int) -> None: ...
+
+
+class BotRateLimiter(AIORateLimiter):
+  """PTB's limiter (overall and per-group rates, waits out RetryAfter), chat actions exempt."""
+
+  async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # noqa: ANN001, ANN201
+    if endpoint in UNLIMITED_METHODS:
+      data = {}  # no chat id -> no limiter, but RetryAfter is still retried
+    return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
+class BotApplication(Application):
+  """An Application whose stop() also finishes every update already accepted (graceful stop)."""
+
+  async def stop(self) -> None:
+    await super().stop()
+    processor = self.update_processor
+    if isinstance(processor, ChatOrderedUpdateProcessor):
+      await processor.drain(grace=settings.TELEGRAM_SHUTDOWN_TIMEOUT)
+
+
+def quiet_library_loggers() -> None:
+  """Library loggers to WARNING: their INFO/DEBUG lines carry URLs with the token."""
+  for name in NOISY_LOGGERS:
+    logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def build_application(
+  *,
+  token: str,
+  base_url: str,
+  engine: Engine | ModuleType | None = None,
+  cross_process_lock: bool = False,
+) -> Application:
+  """The bot: PTB Application with our limits, update processor, handlers and start-up hooks.
+
+  `engine` defaults to `assistant.engine`; `cross_process_lock` takes a PostgreSQL advisory lock
+  per chat (webhook workers behind a load balancer, PostgreSQL only).
+  """
+  quiet_library_loggers()
+  application = (
+    ApplicationBuilder()
+    .application_class(BotApplication)
+    .token(token)
+    .base_url(base_url)
+    .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
+    .connect_timeout(settings.TELEGRAM_CONNECT_TIMEOUT)
+    .read_timeout(settings.TELEGRAM_READ_TIMEOUT)
+    .write_timeout(settings.TELEGRAM_READ_TIMEOUT)
+    .pool_timeout(settings.TELEGRAM_POOL_TIMEOUT)
+    .connection_pool_size(settings.TELEGRAM_CONNECTION_POOL_SIZE)
+    .get_updates_read_timeout(settings.TELEGRAM_READ_TIMEOUT + settings.TELEGRAM_POLL_TIMEOUT)
+    .rate_limiter(rate_limiter())
+    # Bounded: when the bot is saturated, fetching pauses and Telegram keeps the updates.
+    .update_queue(asyncio.Queue(maxsize=settings.TELEGRAM_MAX_PENDING_UPDATES))
+    .concurrent_updates(update_processor(cross_process_lock=cross_process_lock))
+    .post_init(post_init)
+    .post_shutdown(post_shutdown)
+    .build()
+  )
+  application.bot_data[ENGINE_KEY] = engine if engine is not None else _default_engine()
+  register_handlers(application)
+  return application
+
+
+def _default_engine() -> ModuleType:
+  from assistant import engine
+
+  return engine
+
+
+def rate_limiter() -> BotRateLimiter:
+  return BotRateLimiter(
+    overall_max_rate=settings.TELEGRAM_RATE_LIMIT_PER_SECOND,
+    overall_time_period=1,
+    group_max_rate=settings.TELEGRAM_GROUP_RATE_LIMIT_PER_MINUTE,
+    group_time_period=60,
+    max_retries=settings.TELEGRAM_MAX_RETRIES,
+  )
+
+
+def update_processor(*, cross_process_lock: bool) -> ChatOrderedUpdateProcessor:
+  lock = ChatLock()
+  if cross_process_lock:
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+      raise ValueError("The cross-process chat lock needs PostgreSQL (DATABASE_URL=postgres://...)")
+    lock = PostgresChatLock(postgres_connect_kwargs(database))
+  return ChatOrderedUpdateProcessor(
+    max_concurrent=settings.TELEGRAM_MAX_CONCURRENT_UPDATES,
+    max_pending=settings.TELEGRAM_MAX_PENDING_UPDATES,
+    chat_lock=lock,
+  )
+
+
+def command_menu(language: str) -> list[BotCommand]:
+  """The command menu in one language (English msgids, translated)."""
+  with translation.override(language):
+    return [
+      BotCommand("start", _("Start over: what I can do")),
+      BotCommand("services", _("Our services and prices")),
+      BotCommand("help", _("How to use the assistant")),
+      BotCommand("model", _("Choose the AI model")),
+      BotCommand("language", _("Change the language")),
+      BotCommand("feedback", _("Leave feedback")),
+      BotCommand("cancel", _("Cancel the current questions")),
+      BotCommand("forget", _("Delete my data")),
+    ]
+
+
+async def post_init(application: Application) -> None:
+  """Start-up: check the LLM registry, publish the command menus, prune old update ids."""
+  report = await run_db(_registry_validate)
+  if report is not None:
+    logger.info("LLM registry ok: %s model(s), default %s", len(report.models), report.default)
+  bot = application.bot
+  await bot.set_my_commands(command_menu(settings.LANGUAGE_CODE))
+  for code, _name in settings.LANGUAGES:
+    await bot.set_my_commands(command_menu(code), language_code=code)
+  await run_db(processed_update_prune)
+  logger.info("Telegram bot @%s ready (id %s)", bot.username, bot.id)
+
+
+def _registry_validate() -> Any:
+  try:
+    from llm.registry import registry_validate
+  except ImportError:  # pragma: no cover - the registry ships with the llm app
+    return None
+  return registry_validate()
+
+
+async def post_shutdown(application: Application) -> None:
+  """Last words: everything in flight was answered (BotApplication.stop drained it)."""
+  logger.info("Telegram bot stopped")

@@ -1,0 +1,181 @@
+"""Writes for chats and messages: every inbound and outbound message is stored, once."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from leads.models import Customer, Feedback, Lead
+from memory.models import Chat, Message
+
+if TYPE_CHECKING:
+  from llm.client import Completion
+  from llm.models import PromptVersion
+
+logger = logging.getLogger(__name__)
+
+
+def chat_upsert(
+  *,
+  channel: str,
+  external_id: str,
+  type: str = Chat.Type.PRIVATE,  # noqa: A002 - the model's field name
+  title: str = "",
+  is_forum: bool = False,
+) -> Chat:
+  """The chat behind a channel's chat id, created on first message; title and forum flag kept fresh."""
+  chat = Chat.objects.filter(channel=channel, external_id=external_id).first()
+  if chat is None:
+    try:
+      with transaction.atomic():
+        return Chat.objects.create(
+          channel=channel,
+          external_id=external_id,
+          type=type if type in Chat.Type.values else Chat.Type.PRIVATE,
+          title=title[:255],
+          is_forum=is_forum,
+        )
+    except IntegrityError:  # created by a parallel update of the same chat
+      chat = Chat.objects.get(channel=channel, external_id=external_id)
+  changes = {"title": title[:255] or chat.title, "is_forum": is_forum}
+  changed = [field for field, value in changes.items() if getattr(chat, field) != value]
+  if changed:
+    for field in changed:
+      setattr(chat, field, changes[field])
+    chat.save(update_fields=[*changed, "updated_at"])
+  return chat
+
+
+def message_store_inbound(
+  *,
+  chat: Chat,
+  customer: Customer,
+  text: str,
+  kind: str = "text",
+  external_message_id: int | None,
+  update_id: int | None,
+  thread_id: int | None = None,
+  addressed: bool = True,
+) -> tuple[Message, bool]:
+  """Store what the customer sent; a redelivered update or message returns (stored one, False)."""
+  try:
+    # The unique constraints (update id; chat + message id) catch duplicates, racing ones too.
+    # Duplicates are rare, so no look-up first; the savepoint keeps an outer transaction usable.
+    with transaction.atomic():
+      message = Message.objects.create(
+        chat=chat,
+        customer=customer,
+        role=Message.Role.USER,
+        text=text,
+        kind=kind[:20],
+        external_message_id=external_message_id,
+        update_id=update_id,
+        thread_id=thread_id,
+        addressed=addressed,
+      )
+  except IntegrityError:
+    existing = _inbound_duplicate(
+      chat=chat, external_message_id=external_message_id, update_id=update_id
+    )
+    if existing is None:
+      raise
+    return existing, False
+  return message, True
+
+
+def _inbound_duplicate(
+  *, chat: Chat, external_message_id: int | None, update_id: int | None
+) -> Message | None:
+  condition = Q(pk__in=[])  # matches nothing: a message without ids has no duplicate
+  if update_id is not None:
+    condition |= Q(update_id=update_id)
+  if external_message_id is not None:
+    condition |= Q(chat=chat, external_message_id=external_message_id, role=Message.Role.USER)
+  return Message.objects.filter(condition).first()
+
+
+def message_store_outbound(
+  *,
+  chat: Chat,
+  customer: Customer | None,
+  text: str,
+  completion: Completion | None = None,
+  prompt_version: PromptVersion | None = None,
+  is_fallback: bool = False,
+  thread_id: int | None = None,
+  reply_to: Message | None = None,
+) -> Message:
+  """Store an assistant message, with the model's usage when it came from the LLM."""
+  usage = {}
+  if completion is not None:
+    usage = {
+      "model_name": completion.model_name[:200],
+      "prompt_tokens": completion.prompt_tokens,
+      "completion_tokens": completion.completion_tokens,
+      "latency_ms": completion.latency_ms,
+      "cost": completion.cost,
+    }
+  return Message.objects.create(
+    chat=chat,
+    customer=customer,
+    role=Message.Role.ASSISTANT,
+    text=text,
+    prompt_version=prompt_version,
+    is_fallback=is_fallback,
+    thread_id=thread_id,
+    reply_to=reply_to,
+    **usage,
+  )
+
+
+def message_set_external_id(*, message_id: int, external_message_id: int) -> bool:
+  """Record the channel's id of a reply we sent; False if the message is gone or the id is taken."""
+  try:
+    with transaction.atomic():
+      updated = Message.objects.filter(pk=message_id, role=Message.Role.ASSISTANT).update(
+        external_message_id=external_message_id
+      )
+  except IntegrityError:
+    logger.debug("External id %s is already recorded in this chat", external_message_id)
+    return False
+  return bool(updated)
+
+
+def message_text_set(*, message: Message, text: str) -> Message:
+  """Replace a stored message's text (a pressed button is stored as its label, not its data)."""
+  message.text = text
+  message.save(update_fields=["text"])
+  return message
+
+
+@transaction.atomic
+def customer_forget(*, customer: Customer) -> dict[str, int]:
+  """Right to erasure: delete the customer's messages, feedback and leads, and clear contacts."""
+  counts = {
+    "feedback": Feedback.objects.filter(customer=customer).delete()[1].get("leads.Feedback", 0),
+    "leads": Lead.objects.filter(customer=customer).delete()[1].get("leads.Lead", 0),
+    # Feedback on the deleted messages goes with them (CASCADE), counted above when it was theirs.
+    "messages": Message.objects.filter(customer=customer).delete()[1].get("memory.Message", 0),
+  }
+  customer.phone = ""
+  customer.email = ""
+  customer.display_name = ""
+  customer.first_name = ""
+  customer.last_name = ""
+  customer.username = ""
+  customer.consent = Customer.Consent.UNKNOWN
+  customer.consent_at = None
+  customer.state = {}
+  customer.selected_model = None
+  customer.save()
+  logger.info(
+    "Customer #%s erased: %s messages, %s leads, %s feedback",
+    customer.pk,
+    counts["messages"],
+    counts["leads"],
+    counts["feedback"],
+  )
+  return counts

@@ -1,0 +1,160 @@
+"""The Application's wiring: start-up calls, the error handler, limits, the engine contract."""
+
+import asyncio
+import logging
+
+import pytest
+from telegram.error import NetworkError
+
+from assistant.types import Reply
+from bot.application import (
+  BotRateLimiter,
+  build_application,
+  command_menu,
+  quiet_library_loggers,
+  update_processor,
+)
+from bot.chatlock import ChatLock, PostgresChatLock
+from bot.handlers import on_error
+from llm.errors import RegistryError
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class BrokenEngine:
+  """Stands in for an engine bug (the real engine catches its own errors)."""
+
+  async def handle_turn(self, turn, *, stream=None) -> list[Reply]:
+    raise RuntimeError("engine bug")
+
+  async def reply_sent(self, *, message_id: int, external_message_id: int) -> None:
+    raise AssertionError("not called")
+
+
+async def test_start_up_publishes_command_menus(telegram, run_bot, settings, llm_model):
+  settings.LANGUAGE_CODE = "ru"
+
+  async with run_bot():
+    pass
+
+  assert set(telegram.commands) == {"", "ru", "en"}
+  assert [c["command"] for c in telegram.commands["en"]] == [
+    "start",
+    "services",
+    "help",
+    "model",
+    "language",
+    "feedback",
+    "cancel",
+    "forget",
+  ]
+  assert telegram.commands[""] == telegram.commands["ru"]
+  assert telegram.commands["en"][0]["description"] == "Start over: what I can do"
+
+
+def test_command_menu_is_translated_with_the_language():
+  assert [c.command for c in command_menu("ru")] == [c.command for c in command_menu("en")]
+  assert all(c.description for c in command_menu("ru"))
+
+
+async def test_bad_llm_registry_stops_the_start(telegram, settings):
+  settings.DEFAULT_LLM_MODEL = "no/such-model"
+  application = build_application(token=telegram.token, base_url=telegram.base_url)
+  await application.initialize()
+
+  with pytest.raises(RegistryError, match="no/such-model"):
+    await application.post_init(application)
+  await application.shutdown()
+
+
+async def test_engine_error_is_logged_and_answered_politely(telegram, run_bot, caplog):
+  async with run_bot(engine=BrokenEngine()):
+    update = telegram.updates.group_text("hi", chat_id=-100700, mention=True, thread_id=4)
+    telegram.push_update(update)
+    (notice,) = await telegram.wait_sent(1, chat_id=-100700)
+    telegram.push_update(telegram.updates.text("hi", user_id=8, language_code="en"))
+    (english,) = await telegram.wait_sent(1, chat_id=8)
+
+  assert notice["message_thread_id"] == 4
+  assert english["text"] == "Sorry, something went wrong on our side. Please try again in a minute."
+  assert f"Error handling update {update['update_id']}: RuntimeError('engine bug')" in caplog.text
+  assert telegram.token not in caplog.text
+
+
+async def test_error_notice_that_cannot_be_sent_is_only_logged(telegram, run_bot, caplog):
+  telegram.fail("sendMessage", status=500, times=5)
+
+  async with run_bot(engine=BrokenEngine()):
+    telegram.push_update(telegram.updates.text("hi", user_id=9))
+    await telegram.wait_calls("sendMessage", 1)
+    await asyncio.sleep(0.05)
+
+  assert "Could not send the error notice" in caplog.text
+
+
+async def test_errors_without_a_chat_are_only_logged(telegram, run_bot, caplog):
+  async with run_bot(engine=BrokenEngine()) as application:
+    context = type(
+      "Context", (), {"error": NetworkError("connection reset"), "bot": application.bot}
+    )
+    await on_error(None, context)
+    context.error = RuntimeError("no update")
+    await on_error(None, context)
+
+  assert "Telegram connection problem: connection reset" in caplog.text
+  assert "Error handling update None: RuntimeError('no update')" in caplog.text
+  assert telegram.calls("sendMessage") == []
+
+
+async def test_chat_actions_skip_the_message_limit_but_messages_wait():
+  # given: one message per second allowed
+  limiter = BotRateLimiter(overall_max_rate=1, overall_time_period=1, group_max_rate=0)
+  calls = []
+
+  async def callback(name):
+    calls.append(name)
+    return True
+
+  async def request(endpoint, chat_id):
+    return await limiter.process_request(
+      callback, (endpoint,), {}, endpoint, {"chat_id": chat_id}, None
+    )
+
+  # when
+  await request("sendMessage", 1)
+  blocked = asyncio.create_task(request("sendMessage", 2))
+  await asyncio.gather(*(request("sendChatAction", n) for n in range(5)))
+  await asyncio.sleep(0.05)
+
+  # then
+  assert calls == ["sendMessage", *["sendChatAction"] * 5]
+  blocked.cancel()
+
+
+def test_library_loggers_are_quiet():
+  logging.getLogger("httpx").setLevel(logging.DEBUG)
+
+  quiet_library_loggers()
+
+  assert logging.getLogger("httpx").level == logging.WARNING
+  assert logging.getLogger("telegram").level == logging.WARNING
+
+
+def test_cross_process_lock_needs_postgresql(settings):
+  settings.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "x"}}
+  with pytest.raises(ValueError, match="needs PostgreSQL"):
+    update_processor(cross_process_lock=True)
+  assert type(update_processor(cross_process_lock=False).chat_lock) is ChatLock
+
+
+def test_cross_process_lock_on_postgresql(settings):
+  settings.DATABASES = {
+    "default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "HOST": "db"}
+  }
+  settings.TELEGRAM_MAX_CONCURRENT_UPDATES = 300
+
+  processor = update_processor(cross_process_lock=True)
+
+  assert isinstance(processor.chat_lock, PostgresChatLock)
+  assert processor.chat_lock.connect_kwargs["dbname"] == "app"
+  assert processor.max_concurrent == 300
