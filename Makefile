@@ -48,6 +48,7 @@ chat: install  ## talk to the assistant in the terminal, no Telegram needed
 serve: install  ## the admin on http://127.0.0.1:8000/admin/
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py setup_roles
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 messages: install  ## refresh and compile translations

@@ -23,10 +23,13 @@ from django.utils.translation import gettext as _
 
 from assistant.conversation.answer import answer_finish
 from assistant.conversation.context import AnswerRequest, Outcome, TurnContext
+from assistant.conversation.edits import edit_apply
+from assistant.conversation.groups import group_gate, group_route, group_welcome
 from assistant.conversation.inputs import flood_check, text_clean
 from assistant.conversation.router import route
 from assistant.db import run_db
-from assistant.types import Reply, StreamCallback, Turn, TurnKind
+from assistant.types import ChatRef, Reply, StreamCallback, Turn, TurnKind
+from leads.contacts import contacts_mask
 from leads.services import customer_upsert, language_from_code
 from llm.client import Completion, LLMError, complete
 from memory.models import Chat
@@ -64,8 +67,34 @@ async def reply_sent(*, message_id: int, external_message_id: int) -> None:
   )
 
 
+async def handle_edit(turn: Turn) -> bool:
+  """A message was edited: its stored text follows (no new answer). False if it isn't stored."""
+  try:
+    return await run_db(edit_apply, turn)
+  except Exception:
+    logger.exception("Storing an edit from %s user %s failed", turn.channel, turn.sender.external_id)
+    return False
+
+
+async def group_joined(*, channel: str, chat: ChatRef, language_code: str = "") -> list[Reply]:
+  """The bot was added to a group (its membership already recorded): the replies to send there."""
+  return await run_db(group_welcome, channel=channel, chat=chat, language_code=language_code)
+
+
 def turn_begin(turn: Turn) -> Outcome:
   """Sync part 1: store the inbound message, then decide everything that needs no LLM."""
+  chat = chat_upsert(
+    channel=turn.channel,
+    external_id=turn.chat.external_id,
+    type=turn.chat.type,
+    title=turn.chat.title,
+    is_forum=turn.chat.is_forum,
+  )
+  in_group = chat.type != Chat.Type.PRIVATE
+  if in_group:
+    gate = group_gate(turn, chat)  # before anything about the person is stored
+    if gate is not None:
+      return gate
   sender = turn.sender
   customer, _created = customer_upsert(
     channel=turn.channel,
@@ -75,20 +104,18 @@ def turn_begin(turn: Turn) -> Outcome:
     last_name=sender.last_name,
     language_code=sender.language_code,
   )
-  chat = chat_upsert(
-    channel=turn.channel,
-    external_id=turn.chat.external_id,
-    type=turn.chat.type,
-    title=turn.chat.title,
-    is_forum=turn.chat.is_forum,
-  )
   if not turn.addressed and chat.store_mode == Chat.StoreMode.ADDRESSED:
     return Outcome()
   text = text_clean(turn.text) if turn.kind == TurnKind.TEXT else ""
+  stored_text, hidden = _inbound_text(turn, text), False
+  if in_group and turn.kind != TurnKind.BUTTON:
+    # Contacts are never kept from a group, and so never reach anyone's LLM context.
+    stored_text, hidden = contacts_mask(stored_text)
+    text = stored_text if turn.kind == TurnKind.TEXT else text
   inbound, created = message_store_inbound(
     chat=chat,
     customer=customer,
-    text=_inbound_text(turn, text),
+    text=stored_text,
     kind=_inbound_kind(turn),
     # A button press arrives on our own message: its id is not the customer's message id.
     external_message_id=None if turn.kind == TurnKind.BUTTON else turn.external_message_id,
@@ -101,10 +128,15 @@ def turn_begin(turn: Turn) -> Outcome:
     return Outcome()
   if not turn.addressed:
     return Outcome()  # group talk not meant for the bot: stored, not answered
-  ctx = TurnContext(turn=turn, customer=customer, chat=chat, inbound=inbound, text=text)
+  ctx = TurnContext(
+    turn=turn, customer=customer, chat=chat, inbound=inbound, text=text, contacts_hidden=hidden
+  )
   with translation.override(customer.language):
     notice = flood_check(ctx)
-    outcome = Outcome(notice) if notice is not None else route(ctx)
+    if notice is not None:
+      outcome = Outcome(notice)
+    else:
+      outcome = group_route(ctx) if in_group else route(ctx)
     ctx.finish(outcome.replies)
   return outcome
 

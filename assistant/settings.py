@@ -233,6 +233,12 @@ if DEFAULT_PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
 # of the question's meaningful words the entry covers, rarer words counting more (docs/content.md).
 FAQ_FALLBACK_MIN_SCORE = env.float("FAQ_FALLBACK_MIN_SCORE", 0.5, minimum=0.0)
 
+# --- Groups (README "Using the assistant in groups") ---------------------------------------------
+# Allow-list mode: groups the bot joins start as not allowed until staff allow them in the admin.
+GROUPS_ALLOWLIST_ONLY = env.bool("GROUPS_ALLOWLIST_ONLY", False)
+# Latest group messages (any participant) shown to the LLM as shared context; 0 = none.
+GROUP_SHARED_CONTEXT_MESSAGES = env.int("GROUP_SHARED_CONTEXT_MESSAGES", 5, minimum=0)
+
 # --- Content: prompts, FAQ, catalog, scenarios (docs/content.md) --------------------------------
 # The human-editable content file, loaded at start and whenever it changes ("none" = admin only).
 CONTENT_FILE = env.str("CONTENT_FILE", "content/default.yaml")

@@ -51,6 +51,10 @@ class Turn:
   update_id: int | None = None
   reply_to_external_id: int | None = None  # the message this one replies to
   addressed: bool = True  # in groups: mention, reply to the bot or command
+  # In groups: the channel confirmed the sender administers the group (checked for /bot_on,
+  # /bot_off only; False when unchecked).
+  is_group_admin: bool = False
+  bot_username: str = ""  # the bot's own handle on the channel, for links to a private chat
 
 
 @dataclass(frozen=True)

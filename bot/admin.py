@@ -13,6 +13,7 @@ from bot.models import ProcessedUpdate
 class ProcessedUpdateAdmin(admin.ModelAdmin):
   paginator = FastCountPaginator
   show_full_result_count = False
+  show_facets = admin.ShowFacets.NEVER
   list_display = ("update_id", "created_at")
   list_filter = (("created_at", admin.DateFieldListFilter),)
   search_fields = ("=update_id",)

@@ -2,8 +2,9 @@
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.utils import translation
@@ -12,9 +13,9 @@ from telegram import BotCommand
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from assistant.db import run_db
-from assistant.types import Reply, StreamCallback, Turn
 from bot.chatlock import ChatLock, PostgresChatLock, postgres_connect_kwargs
-from bot.handlers import ENGINE_KEY, register_handlers
+from bot.groups import group_setup
+from bot.handlers import ENGINE_KEY, Engine, register_handlers
 from bot.processor import ChatOrderedUpdateProcessor
 from bot.services import processed_update_prune
 
@@ -26,18 +27,18 @@ NOISY_LOGGERS = ("httpx", "httpcore", "telegram", "hpack", "tornado.access")
 UNLIMITED_METHODS = {"sendChatAction", "answerCallbackQuery"}
 
 
-class Engine(Protocol):
-  async def handle_turn(
-    self, turn: Turn, *, stream: StreamCallback | None = None
-  ) -> list[Reply]: ...
-
-  async def reply_sent(self, *, message_id: int, external_message_id: int) -> None: ...
-
-
 class BotRateLimiter(AIORateLimiter):
   """PTB's limiter (overall and per-group rates, waits out RetryAfter), chat actions exempt."""
 
-  async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # noqa: ANN001, ANN201
+  async def process_request(
+    self,
+    callback: Callable[..., Coroutine[Any, Any, Any]],
+    args: Any,
+    kwargs: dict[str, Any],
+    endpoint: str,
+    data: dict[str, Any],
+    rate_limit_args: int | None,
+  ) -> Any:
     if endpoint in UNLIMITED_METHODS:
       data = {}  # no chat id -> no limiter, but RetryAfter is still retried
     return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
@@ -113,10 +114,13 @@ def rate_limiter() -> BotRateLimiter:
   )
 
 
-def update_processor(*, cross_process_lock: bool) -> ChatOrderedUpdateProcessor:
+def update_processor(
+  *, cross_process_lock: bool, database: dict[str, Any] | None = None
+) -> ChatOrderedUpdateProcessor:
+  """Our update processor; `database` (default: settings) holds the cross-process chat locks."""
   lock = ChatLock()
   if cross_process_lock:
-    database = settings.DATABASES["default"]
+    database = database or settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.postgresql":
       raise ValueError("The cross-process chat lock needs PostgreSQL (DATABASE_URL=postgres://...)")
     lock = PostgresChatLock(postgres_connect_kwargs(database))
@@ -151,6 +155,7 @@ async def post_init(application: Application) -> None:
   await bot.set_my_commands(command_menu(settings.LANGUAGE_CODE))
   for code, _name in settings.LANGUAGES:
     await bot.set_my_commands(command_menu(code), language_code=code)
+  await group_setup(bot)  # bot/groups.py: the group menus, privacy mode in the log
   await run_db(processed_update_prune)
   logger.info("Telegram bot @%s ready (id %s)", bot.username, bot.id)
 

@@ -1,11 +1,13 @@
 """Telegram Update -> channel-agnostic Turn. The only place that knows Telegram's message shapes.
 
 Decisions (see docs/telegram.md):
-- channel posts, edited messages, service messages (joins, pins...) and updates without a sender
-  give no Turn: they are ignored on purpose (logged at DEBUG);
+- channel posts, service messages (joins, pins...) and updates without a sender give no Turn:
+  they are ignored on purpose (logged at DEBUG);
 - stickers, photos, voice, documents, locations, polls... become Turn(kind=UNSUPPORTED);
 - in groups a message is `addressed` when it mentions the bot, replies to one of the bot's
-  messages or is a command (bare `/help`, or `/help@this_bot`; `/help@other_bot` is not).
+  messages or is a command (`/help@this_bot`, or a bare `/help` when it is one of our commands:
+  a bare `/weather` is another bot's; `/help@other_bot` is not ours either);
+- edited messages become Turns through `turn_from_edit` (the engine updates the stored text).
 """
 
 import logging
@@ -13,6 +15,7 @@ import re
 
 from telegram import Chat, Message, MessageEntity, Update, User
 
+from assistant.conversation.commands import COMMANDS
 from assistant.types import ChatRef, Sender, Turn, TurnKind
 
 logger = logging.getLogger(__name__)
@@ -56,16 +59,24 @@ def turn_from_update(update: Update, *, bot: User) -> Turn | None:
   return _message_turn(update, message, bot=bot)
 
 
+def turn_from_edit(update: Update, *, bot: User) -> Turn | None:
+  """An edited message as a Turn (its new text), or None when there is nothing to store."""
+  message = update.edited_message
+  if message is None or message.from_user is None or message.from_user.is_bot:
+    return None
+  return _message_turn(update, message, bot=bot)
+
+
 def _message_turn(update: Update, message: Message, *, bot: User) -> Turn | None:
+  reply = _real_reply(message)
   base = {
     "channel": CHANNEL,
     "sender": sender_from_user(message.from_user),
     "chat": chat_ref(message.chat, message),
     "external_message_id": message.message_id,
     "update_id": update.update_id,
-    "reply_to_external_id": (
-      message.reply_to_message.message_id if message.reply_to_message else None
-    ),
+    "reply_to_external_id": reply.message_id if reply is not None else None,
+    "bot_username": bot.username or "",
   }
   if message.contact is not None:
     contact_user = message.contact.user_id
@@ -107,6 +118,7 @@ def _button_turn(update: Update, *, bot: User) -> Turn | None:
     callback_data=query.data,
     external_message_id=message.message_id if message is not None else None,
     update_id=update.update_id,
+    bot_username=bot.username or "",
   )
 
 
@@ -148,13 +160,25 @@ def media_type(message: Message) -> str:
 def _addressed(message: Message, *, bot: User, text: str) -> bool:
   if message.chat.type == Chat.PRIVATE:
     return True
-  reply = message.reply_to_message
+  reply = _real_reply(message)
   if reply is not None and reply.from_user is not None and reply.from_user.id == bot.id:
     return True
   command = _COMMAND.match(text or "")
   if command and message.entities and message.entities[0].type == MessageEntity.BOT_COMMAND:
-    return command["bot"] is None or command["bot"].lower() == (bot.username or "").lower()
+    if command["bot"] is not None:
+      return command["bot"].lower() == (bot.username or "").lower()
+    # A bare command may be meant for another bot in the group: ours only if we know it.
+    return command["name"].lower() in COMMANDS
   return _mentions(message, bot=bot)
+
+
+def _real_reply(message: Message) -> Message | None:
+  """The message replied to; None for a forum topic's own first message (every topic message
+  "replies" to it, which says nothing about who is addressed)."""
+  reply = message.reply_to_message
+  if reply is not None and reply.forum_topic_created is not None:
+    return None
+  return reply
 
 
 def _mentions(message: Message, *, bot: User) -> bool:

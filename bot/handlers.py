@@ -1,6 +1,7 @@
 """Thin PTB handlers: Update -> Turn -> engine -> replies sent -> engine told the sent ids."""
 
 import logging
+from typing import Protocol
 
 from django.conf import settings
 from django.utils import translation
@@ -10,50 +11,65 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import (
   Application,
   CallbackQueryHandler,
-  ChatMemberHandler,
   ContextTypes,
   MessageHandler,
   filters,
 )
 
 from assistant.db import run_db
-from assistant.types import Reply, Turn
-from bot.convert import CHANNEL, turn_from_update
+from assistant.types import ChatRef, Reply, StreamCallback, Turn
+from bot.convert import turn_from_update
+from bot.groups import admin_checked, anonymous_admin_turn, register_group_handlers
 from bot.sender import ReplySender, StreamEditor, typing
-from bot.services import chat_membership_set, chat_migrate, processed_update_claim
+from bot.services import processed_update_claim
 
 logger = logging.getLogger(__name__)
 
-ENGINE_KEY = "engine"
-MEMBER_STATUSES = {"member", "administrator", "creator", "restricted"}
+ENGINE_KEY = "engine"  # application.bot_data key of the engine (assistant.engine by default)
 # Everything a person can send in a chat; channel posts and edits are other update types.
 MESSAGES = filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
 
 
+class Engine(Protocol):
+  """The conversation engine's contract (assistant/engine.py)."""
+
+  async def handle_turn(
+    self, turn: Turn, *, stream: StreamCallback | None = None
+  ) -> list[Reply]: ...
+
+  async def reply_sent(self, *, message_id: int, external_message_id: int) -> None: ...
+
+  async def handle_edit(self, turn: Turn) -> bool: ...
+
+  async def group_joined(
+    self, *, channel: str, chat: ChatRef, language_code: str = ""
+  ) -> list[Reply]: ...
+
+
 def register_handlers(application: Application) -> None:
-  application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate))
+  register_group_handlers(application)  # bot/groups.py: life cycle, edits, members
   application.add_handler(MessageHandler(MESSAGES, on_message))
   application.add_handler(CallbackQueryHandler(on_button))
-  application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
   application.add_error_handler(on_error)
 
 
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
   """A message from a person: text, command, contact or media."""
-  turn = turn_from_update(update, bot=context.bot.bot)
+  bot = context.bot.bot
+  turn = turn_from_update(update, bot=bot) or anonymous_admin_turn(update, bot=bot)
   if turn is not None:
-    await answer_turn(turn, context)
+    await answer_turn(await admin_checked(turn, context.bot), context)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-  """An inline button press: answered at once (stops the spinner), then handled once."""
-  if not await run_db(processed_update_claim, update_id=update.update_id):
-    logger.info("Dropping redelivered button press %s", update.update_id)
-    return
+  """An inline button press: always answered at once (stops the spinner), acted on once."""
   try:
     await update.callback_query.answer()
   except BadRequest as error:  # "query is too old": the press still counts
     logger.debug("Could not answer callback query: %s", error)
+  if not await run_db(processed_update_claim, update_id=update.update_id):
+    logger.info("Dropping redelivered button press %s", update.update_id)
+    return
   turn = turn_from_update(update, bot=context.bot.bot)
   if turn is not None:
     await answer_turn(turn, context)
@@ -69,8 +85,10 @@ async def answer_turn(turn: Turn, context: ContextTypes.DEFAULT_TYPE) -> None:
     await engine.handle_turn(turn)
     return
   stream = StreamEditor(sender, interval=settings.TELEGRAM_STREAM_EDIT_INTERVAL)
+  # No streaming in groups: every edit counts against Telegram's 20 messages a minute there.
+  streaming = settings.TELEGRAM_STREAMING and turn.chat.type == "private"
   async with typing(context.bot, turn):
-    replies = await engine.handle_turn(turn, stream=stream if settings.TELEGRAM_STREAMING else None)
+    replies = await engine.handle_turn(turn, stream=stream if streaming else None)
   try:
     await send_replies(replies, sender=sender, stream=stream, engine=engine)
   except Forbidden as error:  # blocked by the user or removed from the group
@@ -78,8 +96,9 @@ async def answer_turn(turn: Turn, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def send_replies(
-  replies: list[Reply], *, sender: ReplySender, stream: StreamEditor, engine
-) -> None:  # noqa: ANN001
+  replies: list[Reply], *, sender: ReplySender, stream: StreamEditor, engine: Engine
+) -> None:
+  """Send in order, recording each sent id with the engine."""
   # The streamed preview becomes the reply marked `streamed`, or else the first one (a fallback
   # answer after a stream broke off), so no half answer is left behind.
   streamed = next((r for r in replies if r.streamed), None)
@@ -89,33 +108,6 @@ async def send_replies(
     sent = await (stream.finish(reply) if reply is streamed else sender.send(reply))
     if sent is not None and reply.message_id is not None:
       await engine.reply_sent(message_id=reply.message_id, external_message_id=sent.message_id)
-
-
-async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-  """The bot was added to or removed from a chat."""
-  change = update.my_chat_member
-  chat = change.chat
-  is_member = change.new_chat_member.status in MEMBER_STATUSES
-  await run_db(
-    chat_membership_set,
-    channel=CHANNEL,
-    external_id=str(chat.id),
-    type=str(chat.type),
-    title=chat.title or "",
-    is_member=is_member,
-  )
-
-
-async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-  """A group became a supergroup: its history follows the new chat id."""
-  message = update.message
-  if message.migrate_to_chat_id:
-    await run_db(
-      chat_migrate,
-      channel=CHANNEL,
-      old_external_id=str(message.chat.id),
-      new_external_id=str(message.migrate_to_chat_id),
-    )
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

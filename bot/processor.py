@@ -3,7 +3,8 @@
 python-telegram-bot's `concurrent_updates` runs every update as its own task behind one semaphore
 (at most 256 by default) and keeps no order within a chat. Here dispatch stays sequential (PTB's
 fetcher awaits `do_process_update`, which only enqueues, so arrival order is kept) and each chat
-gets a FIFO queue drained by one worker task that exists only while the chat has work:
+(in groups: each participant) gets a FIFO queue drained by one worker task that exists only
+while it has work:
 
     update_queue ─▶ do_process_update ─▶ chat queue ─▶ chat worker ─▶ handlers (engine, LLM)
                     (dedup, backpressure)               (global cap, cross-process chat lock)
@@ -21,7 +22,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Hashable
 from typing import Any
 
-from telegram import Update
+from telegram import Chat, Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot.chatlock import ChatLock, NoChatLock
@@ -29,13 +30,19 @@ from bot.chatlock import ChatLock, NoChatLock
 logger = logging.getLogger(__name__)
 
 RECENT_IDS = 10_000  # update ids remembered for the in-memory duplicate check
+GROUP_TYPES = {Chat.GROUP, Chat.SUPERGROUP}
 
 
 def chat_key(update: object) -> Hashable:
-  """What orders an update: its chat, else its user, else nothing (its own key)."""
+  """What orders an update: its chat (a participant of a group), else its user, else nothing."""
   if isinstance(update, Update):
-    if update.effective_chat is not None:
-      return update.effective_chat.id
+    chat, user = update.effective_chat, update.effective_user
+    if chat is not None and chat.type in GROUP_TYPES and user is not None:
+      # Each participant has their own dialogue with the bot: in order for each of them, while
+      # one person's slow answer doesn't hold up everybody else in the group.
+      return (chat.id, user.id)
+    if chat is not None:
+      return chat.id
     if update.effective_user is not None:
       return ("user", update.effective_user.id)
     return ("update", update.update_id)

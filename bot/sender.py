@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 import time
@@ -104,8 +105,16 @@ class ReplySender:
     self.bot = bot
     self.chat_id = int(turn.chat.external_id)
     self.thread_id = turn.chat.thread_id
+    self.group = turn.chat.type != "private"
     # In groups the answer quotes the question, so participants see whom it is for.
-    self.reply_to = turn.external_message_id if turn.chat.type != "private" else None
+    self.reply_to = turn.external_message_id if self.group else None
+
+  def markups(self, reply: Reply, pieces: int) -> list[Markup | None]:
+    """`reply_markups`, never with a reply keyboard in a group: it would show everyone a
+    "share phone" button (contacts are left in the private chat only)."""
+    if self.group and (reply.request_contact or reply.remove_keyboard):
+      reply = dataclasses.replace(reply, request_contact="", remove_keyboard=False)
+    return reply_markups(reply, pieces)
 
   async def send(self, reply: Reply) -> Message | None:
     """Send one reply (split if long); returns the last message sent (it carries the buttons)."""
@@ -113,7 +122,7 @@ class ReplySender:
     if not pieces:
       logger.warning("Skipping an empty reply to chat %s", self.chat_id)
       return None
-    markups = reply_markups(reply, len(pieces))
+    markups = self.markups(reply, len(pieces))
     last = None
     for text, markup in zip(pieces, markups, strict=True):
       last = await self.send_text(text, markup)
@@ -184,7 +193,7 @@ class StreamEditor:
     if self.message is None:  # nothing was streamed after all
       return await self.sender.send(reply)
     pieces = split_text(reply.text) or [self._shown]
-    markups = reply_markups(reply, len(pieces))
+    markups = self.sender.markups(reply, len(pieces))
     first_markup = markups[0] if isinstance(markups[0], InlineKeyboardMarkup) else None
     await self.sender.edit_text(self.message.message_id, pieces[0], first_markup)
     last = self.message

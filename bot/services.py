@@ -55,24 +55,41 @@ def chat_membership_set(
 
 
 def chat_migrate(*, channel: str, old_external_id: str, new_external_id: str) -> bool:
-  """A group became a supergroup with a new id: keep its history (and settings) under the new id.
+  """A group became a supergroup with a new id: keep its history and settings under the new id.
 
-  The new id may already have an empty chat (its membership update came first): it is replaced,
-  keeping its membership flag. False when nothing moved (unknown group, or the new chat has its
-  own messages: both are kept).
+  The supergroup may already have a chat row (its own updates were handled first): its messages
+  join the group's row, which keeps the group's settings (staff and admins set them). One chat
+  remains either way. False when there is nothing to move (an unknown group, or done already).
   """
+  ids = {"channel": channel, "old_external_id": old_external_id, "new_external_id": new_external_id}
+  try:
+    return _migrate(**ids)
+  except IntegrityError:  # the supergroup's row was created meanwhile: this time it is merged
+    return _migrate(**ids)
+
+
+def _migrate(*, channel: str, old_external_id: str, new_external_id: str) -> bool:
   with transaction.atomic():
-    old = Chat.objects.filter(channel=channel, external_id=old_external_id).first()
+    old = Chat.objects.select_for_update().filter(channel=channel, external_id=old_external_id)
+    old = old.first()
     if old is None:
       return False
     new = Chat.objects.filter(channel=channel, external_id=new_external_id).first()
     if new is not None:
-      if new.messages.exists():
-        logger.info("Group %s migrated to %s, which has its own history", old.pk, new.pk)
-        return False
-      old.bot_is_member = new.bot_is_member
+      _history_move(old, new)
+      old.bot_is_member, old.title = new.bot_is_member, new.title or old.title
+      old.is_forum = new.is_forum
       new.delete()
     old.external_id, old.type = new_external_id, Chat.Type.SUPERGROUP
-    old.save(update_fields=["external_id", "type", "bot_is_member", "updated_at"])
+    old.save()
   logger.info("Group chat %s migrated to a supergroup", old.pk)
   return True
+
+
+def _history_move(old: Chat, new: Chat) -> None:
+  """The supergroup's messages join the group's; the group's old message ids that clash with
+  theirs are dropped (they numbered the old group's messages)."""
+  taken = new.messages.filter(external_message_id__isnull=False).values("external_message_id")
+  old.messages.filter(external_message_id__in=taken).update(external_message_id=None)
+  moved = new.messages.update(chat=old)
+  logger.info("Group %s migrated into chat %s: %s messages joined", old.pk, new.pk, moved)

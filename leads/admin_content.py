@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from leads.admin_display import admin_link, question_subquery
-from leads.content_schema import _Checker
+from leads.content_schema import ContentError, scenario_steps_parse
 from leads.models import CatalogService, FAQEntry, Feedback, Scenario
 from leads.resources import CatalogServiceResource, FAQEntryResource
 
@@ -79,11 +79,10 @@ class ScenarioForm(forms.ModelForm):
 
   def clean_steps(self) -> list[dict]:
     # The content file's own rules, so a scenario saved here loads the same way from the file.
-    checker = _Checker("steps")
-    steps = checker.steps("steps", self.cleaned_data["steps"])
-    if checker.problems:
-      raise forms.ValidationError([problem.split(": ", 1)[1] for problem in checker.problems])
-    return steps
+    try:
+      return scenario_steps_parse(self.cleaned_data["steps"])
+    except ContentError as error:
+      raise forms.ValidationError(error.problems) from None
 
 
 @admin.register(Scenario)

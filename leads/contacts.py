@@ -211,6 +211,40 @@ def _find_name(text: str, spans: list[tuple[int, int]]) -> tuple[str, str]:
   return (name, "") if name else ("", " ".join(words))
 
 
+PHONE_MASK = "[phone]"
+EMAIL_MASK = "[e-mail]"
+
+
+def contacts_mask(text: str) -> tuple[str, bool]:
+  """`text` with every e-mail address and phone number replaced by a marker; True if any was.
+
+  For places where contacts must not be kept (group chats): unlike `contacts_parse` it hides
+  every address and every phone-like number, valid or not.
+  """
+  spans: list[tuple[int, int, str]] = []
+  for match in _EMAIL_CANDIDATE.finditer(text):
+    raw = match.group(0).rstrip(".")
+    local, _at, domain = raw.partition("@")
+    if local and "." in domain:
+      spans.append((match.start(), match.start() + len(raw), EMAIL_MASK))
+  taken = [(start, end) for start, end, _mask in spans]
+  hinted = bool(_PHONE_WORDS.search(text))
+  for match in _PHONE_CANDIDATE.finditer(text):
+    raw = match.group(0).strip(" \u00a0-.(")
+    digits = sum(ch.isdigit() for ch in raw)
+    if _inside(match.start(), taken):
+      continue
+    if raw.startswith("+") or digits >= 10 or (hinted and digits >= 7):
+      spans.append((match.start(), match.end(), PHONE_MASK))
+  if not spans:
+    return text, False
+  parts, cursor = [], 0
+  for start, end, mask in sorted(spans):
+    parts += [text[cursor:start], mask]
+    cursor = end
+  return "".join([*parts, text[cursor:]]), True
+
+
 def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
   return any(start <= position < end for start, end in spans)
 

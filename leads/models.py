@@ -43,6 +43,8 @@ class Customer(models.Model):
     verbose_name = _("customer")
     verbose_name_plural = _("customers")
     ordering = ["-created_at"]
+    permissions = [("export_customer", "Can export customers")]
+    indexes = [models.Index(fields=["-created_at", "-id"], name="customer_created_id_idx")]
     constraints = [
       models.UniqueConstraint(
         fields=["channel", "external_id"], name="customer_channel_external_uniq"
@@ -164,9 +166,14 @@ class Lead(models.Model):
     verbose_name = _("lead")
     verbose_name_plural = _("leads")
     ordering = ["-created_at"]
+    permissions = [
+      ("export_lead", "Can export leads"),
+      ("view_analytics", "Can see analytics"),
+    ]
     indexes = [
-      models.Index(fields=["-created_at"], name="lead_created_idx"),
+      models.Index(fields=["-created_at", "-id"], name="lead_created_id_idx"),
       models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
+      models.Index(fields=["source", "-created_at"], name="lead_source_created_idx"),
     ]
 
   def __str__(self) -> str:

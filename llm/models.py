@@ -70,6 +70,7 @@ class Prompt(models.Model):
     verbose_name = _("prompt")
     verbose_name_plural = _("prompts")
     ordering = ["key", "language"]
+    permissions = [("translate_interface", "Can translate the interface")]
     constraints = [
       models.UniqueConstraint(fields=["key", "language"], name="prompt_key_language_uniq")
     ]

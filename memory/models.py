@@ -29,6 +29,8 @@ class Chat(models.Model):
     _("storage"), max_length=10, choices=StoreMode.choices, default=StoreMode.ALL
   )
   bot_is_member = models.BooleanField(_("bot is a member"), default=True)
+  # The group was told once that the business has not allowed the bot there (reset when allowed).
+  not_allowed_notice_sent = models.BooleanField(_("told it is not allowed"), default=False)
   created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
   updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

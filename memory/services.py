@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from leads.models import Customer, Feedback, Lead
 from memory.models import Chat, Message
@@ -29,14 +31,17 @@ def chat_upsert(
   """The chat behind a channel's chat id, created on first message; title and forum flag kept fresh."""
   chat = Chat.objects.filter(channel=channel, external_id=external_id).first()
   if chat is None:
+    chat_type = type if type in Chat.Type.values else Chat.Type.PRIVATE
     try:
       with transaction.atomic():
         return Chat.objects.create(
           channel=channel,
           external_id=external_id,
-          type=type if type in Chat.Type.values else Chat.Type.PRIVATE,
+          type=chat_type,
           title=title[:255],
           is_forum=is_forum,
+          # Allow-list mode: a new group waits until staff allow it in the admin.
+          allowed=chat_type == Chat.Type.PRIVATE or not settings.GROUPS_ALLOWLIST_ONLY,
         )
     except IntegrityError:  # created by a parallel update of the same chat
       chat = Chat.objects.get(channel=channel, external_id=external_id)
@@ -149,6 +154,33 @@ def message_text_set(*, message: Message, text: str) -> Message:
   message.text = text
   message.save(update_fields=["text"])
   return message
+
+
+def message_edit(*, chat: Chat, external_message_id: int, text: str) -> Message | None:
+  """The customer edited a message: store the new text (the search index follows by trigger).
+
+  None when that message is not stored (e.g. group talk kept only when addressed).
+  """
+  message = Message.objects.filter(
+    chat=chat, external_message_id=external_message_id, role=Message.Role.USER
+  ).first()
+  if message is None:
+    return None
+  message.text = text
+  message.edited_at = timezone.now()
+  message.save(update_fields=["text", "edited_at"])
+  return message
+
+
+@transaction.atomic
+def customer_forget_chat(*, customer: Customer, chat: Chat) -> dict[str, int]:
+  """Erase what one person said in one group (and the answers to them); the rest stays."""
+  deleted = Message.objects.filter(chat=chat, customer=customer).delete()[1]
+  counts = {"messages": deleted.get("memory.Message", 0)}
+  logger.info(
+    "Customer #%s erased their %s messages in chat #%s", customer.pk, counts["messages"], chat.pk
+  )
+  return counts
 
 
 @transaction.atomic

@@ -26,6 +26,15 @@ def _llm_isolation(settings):
 
 
 @pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+  """Pages render without `collectstatic` (the manifest storage is tested in test_project_docker)."""
+  settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+  }
+
+
+@pytest.fixture(autouse=True)
 def _content_isolation(settings):
   """Every test: no content file (content comes from factories), no cached indexes or sources.
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from assistant.conversation.contacts import contact_ask, contact_wanted, has_consent
 from assistant.conversation.context import AnswerRequest, Outcome, TurnContext
+from assistant.conversation.deeplinks import contact_invite
 from assistant.conversation.feedback import feedback_buttons
 from assistant.conversation.texts import business_text
 from assistant.types import Reply
@@ -25,7 +26,7 @@ from llm.prompts import system_prompt_build
 from llm.selectors import customer_model_current, customer_model_name
 from llm.services import customer_budget_exceeded
 from memory.models import Message
-from memory.selectors import context_build
+from memory.selectors import context_build, participant_name
 from memory.services import message_store_outbound
 
 logger = logging.getLogger(__name__)
@@ -43,9 +44,14 @@ INTEREST = re.compile(
 )
 
 
-def answer_prepare(ctx: TurnContext, *, replies: list[Reply] | None = None) -> Outcome:
-  """The LLM request for the customer's message (as stored: contacts may be redacted)."""
-  query = ctx.inbound.text
+def answer_prepare(
+  ctx: TurnContext, *, replies: list[Reply] | None = None, query: str | None = None
+) -> Outcome:
+  """The LLM request for the customer's message (as stored: contacts may be redacted).
+
+  `query` replaces the message's text (the question after /ask).
+  """
+  query = ctx.inbound.text if query is None else query
   customer = ctx.customer
   hits = faq_search(query=query, language=ctx.language, limit=FAQ_HITS)
   services = catalog_search(query=query, language=ctx.language, limit=SERVICE_HITS)
@@ -57,12 +63,18 @@ def answer_prepare(ctx: TurnContext, *, replies: list[Reply] | None = None) -> O
     thread_id=ctx.turn.chat.thread_id,
     model=customer_model_current(customer=customer),
   )
+  group = {}
+  if ctx.in_group:
+    # Who is who: the person's public first name, the group's latest messages as context.
+    name = participant_name(customer)
+    group = {"group_title": ctx.chat.title, "participant": name, "shared": memory.shared}
   system, version = system_prompt_build(
     language=ctx.language,
     faq=[entry for entry, _score in hits],
     services=services,
     customer=customer,
     background=memory.background,
+    **group,
   )
   best = hits[0] if hits else None
   request = AnswerRequest(
@@ -73,7 +85,7 @@ def answer_prepare(ctx: TurnContext, *, replies: list[Reply] | None = None) -> O
     messages=[
       {"role": "system", "content": system},
       *memory.history,
-      {"role": "user", "content": query},
+      {"role": "user", "content": f"{group['participant']}: {query}" if group else query},
     ],
     model_name=customer_model_name(customer=customer),
     prompt_version=version,
@@ -150,6 +162,11 @@ def _fallback(ctx: TurnContext, request: AnswerRequest) -> list[Reply]:
       "You've reached today's limit of questions to the AI assistant. A manager will answer "
       "you, or you can ask again tomorrow."
     )
+  elif ctx.in_group:
+    text = _(
+      "I can't answer that right now. Write to me privately and a manager will get back to you."
+    )
+    return _fallback_stored(ctx, contact_invite(ctx, text))
   elif contact_wanted(ctx):
     text = business_text("operator_fallback", language=ctx.language)
     if has_consent(ctx):

@@ -41,5 +41,7 @@ def button_handle(ctx: TurnContext) -> list[Reply]:
   replies = handler(ctx, payload) if handler else None
   if replies is None:
     logger.info("Outdated or unknown button %r from customer #%s", data[:64], ctx.customer.pk)
+    if ctx.in_group:
+      return []  # often someone else's button (their 👍/👎): no notice for the whole group
     return [Reply(text=_("This button is outdated. Send /start to see the menu again."))]
   return replies

@@ -7,8 +7,16 @@ from collections.abc import Callable
 from django.utils.translation import gettext as _
 
 from assistant.conversation.catalog import services_list
-from assistant.conversation.contacts import AFTER_CONSENT, consent_request, has_consent
-from assistant.conversation.context import TurnContext
+from assistant.conversation.contacts import (
+  AFTER_CONSENT,
+  PENDING_CONTACT,
+  consent_request,
+  contact_ask,
+  contact_known,
+  has_consent,
+)
+from assistant.conversation.context import TurnContext, group_source
+from assistant.conversation.deeplinks import CONTACT, payload_group
 from assistant.conversation.feedback import feedback_command
 from assistant.conversation.menu import menu_reply
 from assistant.conversation.preferences import (
@@ -20,6 +28,8 @@ from assistant.conversation.preferences import (
 from assistant.conversation.scenarios import SCENARIO
 from assistant.conversation.texts import greeting_text, help_text
 from assistant.types import Reply
+from leads.services import lead_upsert
+from memory.models import Chat
 
 logger = logging.getLogger(__name__)
 
@@ -50,15 +60,34 @@ def command_handle(ctx: TurnContext, name: str, args: str) -> list[Reply]:
 def start(ctx: TurnContext, args: str) -> list[Reply]:
   """Greeting, then the consent request (until given) or the menu."""
   payload = args.split()[0] if args else ""
+  link = None
   if payload and _PAYLOAD.fullmatch(payload):
+    link = payload_group(payload)
     ctx.state_set(START_PAYLOAD, payload)
-    ctx.state_set(SOURCE, payload[:40])
+    ctx.state_set(SOURCE, group_source(link[1]) if link else payload[:40])
     logger.info("Customer #%s came with start payload %s", ctx.customer.pk, payload)
   ctx.state_pop(SCENARIO, FORGET_REQUESTED)
   greeting = greeting_text(ctx.customer)
+  if link is not None and link[0] == CONTACT:
+    return _contact_from_group(ctx, greeting, link[1])
   if has_consent(ctx):
     return [menu_reply(ctx, greeting)]
   return [Reply(text=greeting, remove_keyboard=True), consent_request(ctx)]
+
+
+def _contact_from_group(ctx: TurnContext, greeting: str, group: Chat) -> list[Reply]:
+  """The "write to me privately" button of a group: straight to leaving a contact."""
+  intro = _(
+    "You came from the group “%(group)s”. Here you can leave your phone or e-mail: only our "
+    "team will see it."
+  ) % {"group": group.title or group.external_id}
+  if contact_known(ctx):
+    lead_upsert(customer=ctx.customer, source=ctx.state.get(SOURCE))
+    text = _("We already have your contact, a manager will get in touch with you soon.")
+    return [menu_reply(ctx, f"{greeting}\n\n{text}")]
+  if has_consent(ctx):
+    return [Reply(text=greeting), *contact_ask(ctx, text=intro)]
+  return [Reply(text=f"{greeting}\n\n{intro}"), consent_request(ctx, after=PENDING_CONTACT)]
 
 
 def help_command(ctx: TurnContext, args: str) -> list[Reply]:
@@ -72,6 +101,17 @@ def cancel(ctx: TurnContext, args: str) -> list[Reply]:
   return [Reply(text=_("There is nothing to cancel. How can I help?"), remove_keyboard=True)]
 
 
+def ask_command(ctx: TurnContext, args: str) -> list[Reply]:
+  """/ask without a question (with one, the router sends it to the LLM)."""
+  return [Reply(text=_("Write your question after /ask, for example: /ask How much is a website?"))]
+
+
+def group_only(ctx: TurnContext, args: str) -> list[Reply]:
+  """/bot_on, /bot_off in a private chat (groups handle them in assistant/conversation/groups.py)."""
+  text = _("This command is for group administrators: send it in the group to switch me on or off.")
+  return [Reply(text=text)]
+
+
 COMMANDS: dict[str, Callable[[TurnContext, str], list[Reply]]] = {
   "start": start,
   "help": help_command,
@@ -81,4 +121,7 @@ COMMANDS: dict[str, Callable[[TurnContext, str], list[Reply]]] = {
   "forget": lambda ctx, args: forget_command(ctx),
   "cancel": cancel,
   "feedback": feedback_command,
+  "ask": ask_command,
+  "bot_on": group_only,
+  "bot_off": group_only,
 }

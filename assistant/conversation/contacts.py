@@ -1,10 +1,9 @@
 """Consent to personal data processing, and contacts: shared, typed, corrected, asked for."""
 
-import logging
-
 from django.utils.translation import gettext as _
 
 from assistant.conversation.context import TurnContext, button
+from assistant.conversation.deeplinks import contact_invite
 from assistant.conversation.menu import menu_reply
 from assistant.conversation.texts import business_text, consent_text, customer_name
 from assistant.types import Reply
@@ -12,8 +11,6 @@ from leads.contacts import ParsedContacts, contacts_parse, phone_normalize
 from leads.models import Customer
 from leads.services import customer_consent_set, lead_upsert
 from memory.services import message_text_set
-
-logger = logging.getLogger(__name__)
 
 AFTER_CONSENT = "after_consent"  # state key: what to do once the customer agrees
 PENDING_CONTACT = "contact"  # pending input kind: we asked for a phone or e-mail
@@ -32,8 +29,8 @@ def consent_request(ctx: TurnContext, *, after: str = "") -> Reply:
 
 
 def consent_answer(ctx: TurnContext, value: str) -> list[Reply] | None:
-  """consent:yes|no. None for any other value (a tampered button)."""
-  if value not in {"yes", "no"}:
+  """consent:yes|no. None for any other value (a tampered button) and in groups."""
+  if value not in {"yes", "no"} or ctx.in_group:
     return None
   given = value == "yes"
   ctx.label = _("I agree to the processing of personal data") if given else _("I decline")
@@ -49,11 +46,17 @@ def consent_answer(ctx: TurnContext, value: str) -> list[Reply] | None:
 
 
 def contact_known(ctx: TurnContext) -> bool:
-  return bool(ctx.customer.phone or ctx.customer.email)
+  # In a group the customer's private record is never consulted, not even to skip an offer.
+  return not ctx.in_group and bool(ctx.customer.phone or ctx.customer.email)
 
 
 def contact_ask(ctx: TurnContext, *, text: str = "") -> list[Reply]:
-  """Ask for a phone ("share phone" button) if we may store it; else ask consent first."""
+  """Ask for a phone ("share phone" button) if we may store it; else ask consent first.
+
+  In a group: a link to the private chat instead (consent is asked there); `text` is ignored.
+  """
+  if ctx.in_group:
+    return contact_invite(ctx)
   if ctx.customer.consent == Customer.Consent.REFUSED:
     return [Reply(text=_("I can't save contacts without your consent. Send /start to give it."))]
   if not has_consent(ctx):
@@ -65,6 +68,8 @@ def contact_ask(ctx: TurnContext, *, text: str = "") -> list[Reply]:
 
 def contact_wanted(ctx: TurnContext) -> bool:
   """Whether asking for a contact makes sense now (none known, consent not refused)."""
+  if ctx.in_group:
+    return True  # decided in the private chat, from data a group answer must not use
   refused = ctx.customer.consent == Customer.Consent.REFUSED
   return not refused and not contact_known(ctx)
 
@@ -90,7 +95,12 @@ def contact_shared(ctx: TurnContext) -> list[Reply]:
 
 
 def contact_typed(ctx: TurnContext) -> tuple[list[Reply], bool] | None:
-  """Contacts in free text: (replies, whether the text also needs an answer), or None if none."""
+  """Contacts in free text: (replies, whether the text also needs an answer), or None if none.
+
+  Never in groups: contacts typed there are masked before storing (assistant/conversation/groups.py).
+  """
+  if ctx.in_group:
+    return None
   expected = (ctx.pending or {}).get("kind") == PENDING_CONTACT
   parsed = contacts_parse(ctx.text, expect_phone=expected)
   if expected:

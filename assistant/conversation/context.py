@@ -14,6 +14,9 @@ from memory.services import message_store_outbound, message_text_set
 
 # Telegram refuses callback data over 64 bytes; longer buttons are left out (and logged).
 MAX_CALLBACK_BYTES = 64
+# Customer.state key holding the dialogue state of each group ({chat pk: state}): a scenario,
+# pending input or confirmation started in a group stays in that group (and out of private).
+GROUP_STATES = "groups"
 
 
 @dataclass
@@ -28,25 +31,52 @@ class TurnContext:
   label: str = ""  # what a pressed button said: stored as the inbound message's text
   state_changed: bool = False
   forgotten: bool = False  # the customer's data was just erased: store nothing more
+  contacts_hidden: bool = False  # a phone or e-mail typed in a group was masked before storing
 
   @property
   def language(self) -> str:
     return self.customer.language
 
   @property
+  def in_group(self) -> bool:
+    return self.chat.type != Chat.Type.PRIVATE
+
+  @property
   def state(self) -> dict[str, Any]:
-    return self.customer.state
+    """The dialogue state of this chat: the customer's own in private, per group in groups.
+
+    In a group, leads started there (interest, scenario answers) name the group as their source.
+    """
+    if not self.in_group:
+      return self.customer.state
+    groups = self.customer.state.get(GROUP_STATES)
+    scoped = groups.get(str(self.chat.pk)) if isinstance(groups, dict) else None
+    return {"source": group_source(self.chat), **(scoped if isinstance(scoped, dict) else {})}
+
+  def _state_replace(self, state: dict[str, Any]) -> None:
+    if self.in_group:
+      groups = self.customer.state.get(GROUP_STATES)
+      groups = dict(groups) if isinstance(groups, dict) else {}
+      groups[str(self.chat.pk)] = state
+      groups = {k: v for k, v in groups.items() if v}
+      state = {k: v for k, v in self.customer.state.items() if k != GROUP_STATES}
+      if groups:
+        state[GROUP_STATES] = groups
+    self.customer.state = state
+    self.state_changed = True
 
   def state_set(self, key: str, value: Any) -> None:
-    self.customer.state = {**self.customer.state, key: value}
-    self.state_changed = True
+    self._state_replace({**self.state, key: value})
+
+  def state_clear(self) -> None:
+    """Forget this chat's dialogue state (in a group: that group's only)."""
+    self._state_replace({})
 
   def state_pop(self, *keys: str) -> bool:
     """Remove keys from the state; True if any was there."""
-    present = [key for key in keys if key in self.customer.state]
+    present = [key for key in keys if key in self.state]
     if present:
-      self.customer.state = {k: v for k, v in self.customer.state.items() if k not in keys}
-      self.state_changed = True
+      self._state_replace({k: v for k, v in self.state.items() if k not in keys})
     return bool(present)
 
   @property
@@ -77,6 +107,11 @@ class TurnContext:
       customer_state_save(customer=self.customer, state=self.customer.state)
       self.state_changed = False
     return replies
+
+
+def group_source(chat: Chat) -> str:
+  """The lead source of someone who came from a group: "group: <title>" (Lead.source: 40)."""
+  return f"group: {chat.title or chat.external_id}"[:40]
 
 
 @dataclass

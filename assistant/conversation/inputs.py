@@ -41,8 +41,9 @@ def flood_check(ctx: TurnContext) -> list[Reply] | None:
   now = timezone.now()
   window = dt.timedelta(seconds=settings.FLOOD_WINDOW_SECONDS)
   # A read on the (customer, -created_at) index; it counts what is stored, so restarts don't reset it.
+  # Group talk not addressed to the bot is stored but does not count: it asks nothing of us.
   recent = Message.objects.filter(
-    customer=ctx.customer, role=Message.Role.USER, created_at__gte=now - window
+    customer=ctx.customer, role=Message.Role.USER, addressed=True, created_at__gte=now - window
   ).count()
   if recent <= settings.FLOOD_MAX_MESSAGES:
     return None

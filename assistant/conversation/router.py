@@ -35,6 +35,9 @@ def text_route(ctx: TurnContext) -> Outcome:
   if problem is not None:
     return Outcome([problem])
   command = command_parse(ctx.text)
+  if command is not None and command[0] == "ask" and command[1]:
+    ctx.state_pop("pending")  # a question is a change of subject, like any command
+    return answer_prepare(ctx, query=command[1])
   if command is not None:
     return Outcome(command_handle(ctx, *command))
   pending = ctx.pending

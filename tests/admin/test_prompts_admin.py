@@ -190,7 +190,9 @@ def test_editors_may_edit_prompts_and_managers_may_not(editor_client, manager_cl
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_prompt_saved_in_the_admin_applies_to_the_next_message(admin_client_en, fake_llm, llm_model):
+def test_a_prompt_saved_in_the_admin_applies_to_the_next_message(
+  admin_client_en, fake_llm, llm_model
+):
   # given: the assistant has answered once with the current prompt
   from memory.models import Message
   from tests.assistant.engine_helpers import say

@@ -286,3 +286,20 @@ def test_customer_state_survives_between_turns():
   run(make_turn("my phone is +7 912 345"))
 
   assert Customer.objects.get().state == {"pending": {"kind": "contact"}}
+
+
+def test_contact_request_in_a_group_has_no_share_phone_button():
+  from assistant.types import ChatRef
+  from llm.prompts import prompt_text
+  from tests.factories import service_factory
+
+  group = ChatRef(external_id="-100", type="supergroup", title="Clients")
+  service_factory(slug="site", language="en", name="Website")
+  agree(chat=group)
+
+  replies = press("int:site", chat=group)
+
+  assert replies[-1].request_contact == ""
+  assert replies[-1].text != prompt_text(key="ask_contact", language="en")
+  assert "private chat" in replies[-1].text  # contacts are left privately (tests/assistant/test_engine_groups.py)
+  assert "pending" not in customer().state

@@ -140,21 +140,27 @@ def test_library_loggers_are_quiet():
   assert logging.getLogger("telegram").level == logging.WARNING
 
 
-def test_cross_process_lock_needs_postgresql(settings):
-  settings.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "x"}}
+def test_cross_process_lock_needs_postgresql():
+  sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": "x"}
   with pytest.raises(ValueError, match="needs PostgreSQL"):
-    update_processor(cross_process_lock=True)
+    update_processor(cross_process_lock=True, database=sqlite)
   assert type(update_processor(cross_process_lock=False).chat_lock) is ChatLock
 
 
 def test_cross_process_lock_on_postgresql(settings):
-  settings.DATABASES = {
-    "default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "HOST": "db"}
-  }
   settings.TELEGRAM_MAX_CONCURRENT_UPDATES = 300
+  database = {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "HOST": "db"}
 
-  processor = update_processor(cross_process_lock=True)
+  processor = update_processor(cross_process_lock=True, database=database)
 
   assert isinstance(processor.chat_lock, PostgresChatLock)
   assert processor.chat_lock.connect_kwargs["dbname"] == "app"
   assert processor.max_concurrent == 300
+
+
+def test_default_lock_database_comes_from_settings(settings):
+  if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    assert isinstance(update_processor(cross_process_lock=True).chat_lock, PostgresChatLock)
+  else:
+    with pytest.raises(ValueError, match="needs PostgreSQL"):
+      update_processor(cross_process_lock=True)

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError
 from django.utils import timezone
 
 from bot.models import ProcessedUpdate
@@ -83,10 +84,60 @@ def test_migration_replaces_an_empty_new_chat_keeping_its_membership():
   assert Chat.objects.count() == 1
 
 
-def test_migration_keeps_a_new_chat_with_history_and_ignores_unknown_groups():
-  chat_factory(external_id="-1")
-  message_factory(chat=chat_factory(external_id="-1001"))
+def test_migration_merges_a_supergroup_that_already_has_history():
+  # given: the supergroup's first message was stored before the group's migration message
+  old = chat_factory(external_id="-1", type=Chat.Type.GROUP, title="Old", bot_enabled=False)
+  clash = message_factory(chat=old, text="old 5", external_message_id=5)
+  message_factory(chat=old, text="old 6", external_message_id=6)
+  new = chat_factory(external_id="-1001", type=Chat.Type.SUPERGROUP, title="New")
+  message_factory(chat=new, text="new 5", external_message_id=5)
 
-  assert chat_migrate(channel="telegram", old_external_id="-1", new_external_id="-1001") is False
+  # when
+  moved = chat_migrate(channel="telegram", old_external_id="-1", new_external_id="-1001")
+
+  # then: one chat with both histories and the group's settings; clashing old ids dropped
+  assert moved is True
+  chat = Chat.objects.get()
+  assert (chat.pk, chat.external_id, chat.title, chat.bot_enabled) == (
+    old.pk,
+    "-1001",
+    "New",
+    False,
+  )
+  texts = dict(chat.messages.values_list("text", "external_message_id"))
+  assert texts == {"old 5": None, "old 6": 6, "new 5": 5}
+  assert not Chat.objects.filter(pk=new.pk).exists()
+  clash.refresh_from_db()
+  assert clash.chat_id == old.pk
+
+
+def test_migration_of_an_unknown_or_migrated_group_does_nothing():
+  chat_factory(external_id="-1001", type=Chat.Type.SUPERGROUP)
+
   assert chat_migrate(channel="telegram", old_external_id="-7", new_external_id="-1007") is False
-  assert Chat.objects.filter(external_id="-1").exists()
+  assert chat_migrate(channel="telegram", old_external_id="-1", new_external_id="-1001") is False
+  assert Chat.objects.count() == 1
+
+
+def test_migration_racing_the_supergroups_first_message_is_retried_as_a_merge(monkeypatch):
+  # given: the supergroup's row appears between the look-up and the rename (a parallel update)
+  import bot.services as services
+
+  old = chat_factory(external_id="-1", type=Chat.Type.GROUP)
+  attempts = []
+  real = services._migrate
+
+  def racing(**ids):
+    attempts.append(ids)
+    if len(attempts) == 1:
+      message_factory(chat=chat_factory(external_id="-1001"), text="first in supergroup")
+      raise IntegrityError("chat_channel_external_uniq")
+    return real(**ids)
+
+  monkeypatch.setattr(services, "_migrate", racing)
+
+  # when / then
+  assert chat_migrate(channel="telegram", old_external_id="-1", new_external_id="-1001") is True
+  assert len(attempts) == 2
+  assert Chat.objects.get().pk == old.pk
+  assert Chat.objects.get().messages.get().text == "first in supergroup"

@@ -13,7 +13,13 @@ from memory.models import Message
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import chat_factory, customer_factory, lead_factory, service_factory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+  pytest.mark.browser,
+  pytest.mark.django_db(transaction=True),
+  # WhiteNoise checks STATIC_ROOT when the session-wide live server starts; static files are
+  # served from the apps here, so no collectstatic is needed.
+  pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
 
 
 @pytest.fixture

@@ -53,6 +53,13 @@ _STRING_FIELDS = {
   "ip_address",
   "scope_type",
 }
+# What an "administrator" chat member carries besides its status and user.
+ADMIN_RIGHTS = {
+  "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+  "can_delete_messages": True, "can_manage_video_chats": True, "can_restrict_members": True,
+  "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
+  "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False,
+}  # fmt: skip
 _MESSAGE_METHODS = {"sendMessage", "editMessageText", "editMessageReplyMarkup"}
 
 
@@ -66,14 +73,21 @@ class _Failure:
 class FakeTelegramServer:
   """Real HTTP server on 127.0.0.1:<free port> in a background thread."""
 
-  def __init__(self, *, token: str = DEFAULT_TOKEN, bot_user: dict | None = None) -> None:
+  def __init__(
+    self, *, token: str = DEFAULT_TOKEN, bot_user: dict | None = None, first_id: int = 10_001
+  ) -> None:
+    """`first_id`: where update ids start (another server on the same database needs new ones)."""
     self.token = token
     self.bot_user = dict(bot_user or BOT_USER)
-    self.updates = UpdateFactory(bot_user=self.bot_user)
+    self.updates = UpdateFactory(bot_user=self.bot_user, first_id=first_id)
     self.requests: list[dict[str, Any]] = []
     self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat_id, message_id) -> Message
     self.webhook: dict[str, Any] = {"url": ""}
     self.commands: dict[str, list[dict]] = {}  # language_code ("" = default) -> commands
+    # Menus for a scope other than the default: (scope type, language_code) -> commands.
+    self.scoped_commands: dict[tuple[str, str], list[dict]] = {}
+    # getChatMember answers: (chat_id, user_id) -> status ("member" when not set).
+    self.chat_members: dict[tuple[int, int], str] = {}
     self._pending: list[dict[str, Any]] = []
     self._allowed_updates: list[str] = []
     self._failures: dict[str, deque[_Failure]] = {}
@@ -85,7 +99,7 @@ class FakeTelegramServer:
   # --- lifecycle -----------------------------------------------------------------------------
   def start(self) -> FakeTelegramServer:
     handler = type("Handler", (_Handler,), {"fake": self})
-    self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    self._httpd = _Server(("127.0.0.1", 0), handler)
     self._httpd.daemon_threads = True
     thread = threading.Thread(
       target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -307,8 +321,22 @@ class FakeTelegramServer:
     return self._edit(params, {"reply_markup": params.get("reply_markup")})
 
   def _api_setMyCommands(self, params: dict) -> bool:
+    scope = (params.get("scope") or {}).get("type", "default")
+    if scope != "default":
+      self.scoped_commands[(scope, params.get("language_code", ""))] = params["commands"]
+      return True
     self.commands[params.get("language_code", "")] = params["commands"]
     return True
+
+  def _api_getChatMember(self, params: dict) -> dict:
+    chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+    status = self.chat_members.get((chat_id, user_id), "member")
+    member: dict[str, Any] = {"status": status, "user": self.updates.user(user_id)}
+    if status == "administrator":
+      member.update(ADMIN_RIGHTS)
+    if status == "creator":
+      member["is_anonymous"] = False
+    return member
 
   def _api_deleteMyCommands(self, params: dict) -> bool:
     self.commands.pop(params.get("language_code", ""), None)
@@ -346,6 +374,10 @@ class FakeTelegramServer:
 
   def _api_logOut(self, params: dict) -> bool:
     return True
+
+
+class _Server(ThreadingHTTPServer):
+  request_queue_size = 1024  # the default backlog (5) refuses bursts of hundreds of connections
 
 
 class _Handler(BaseHTTPRequestHandler):

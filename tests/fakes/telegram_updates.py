@@ -34,10 +34,11 @@ MEDIA = {
 class UpdateFactory:
   """Allocates update and message ids; remembers chats so the server can describe them."""
 
-  def __init__(self, *, bot_user: dict[str, Any]) -> None:
+  def __init__(self, *, bot_user: dict[str, Any], first_id: int = 10_001) -> None:
+    """Update ids count from `first_id`, message ids from 40,000 above it."""
     self.bot_user = bot_user
-    self._update_ids = itertools.count(10_001)
-    self._message_ids = itertools.count(50_001)
+    self._update_ids = itertools.count(first_id)
+    self._message_ids = itertools.count(first_id + 40_000)
     self._lock = threading.Lock()
     self.chats: dict[int, dict[str, Any]] = {}
 

@@ -57,7 +57,7 @@ def test_preview_shows_history_background_counts_and_limits(customer, chat, say)
   assert preview["limits"] == {
     "max_context_messages": 2,
     "max_context_length": 4000,
-    "token_budget": 8000 - 2000 - 4,
+    "token_budget": 8000 - 2000 - 2000 - 4,  # a quarter each for the answer and the prompt
     "model": "fake/big",
     "long_term_memory_enabled": True,
     "max_long_term_results": 3,

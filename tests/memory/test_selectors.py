@@ -162,7 +162,7 @@ def test_a_newest_message_over_the_token_budget_is_cut_to_it(customer, chat, say
 
 
 def test_token_budget_comes_from_the_model_context_window(customer, chat, say):
-  # given: a tiny window; a quarter is kept for the answer
+  # given: a tiny window; a quarter is kept for the answer, a quarter for the system prompt
   model = llm_model_factory(context_window=40)
   say("a" * 40)  # 14 tokens with overhead
   say("b" * 40)
@@ -171,8 +171,8 @@ def test_token_budget_comes_from_the_model_context_window(customer, chat, say):
   # when
   context = context_build(customer=customer, chat=chat, query="", model=model)
 
-  # then: 40 - 10 (answer) - 4 = 26 tokens of history: one message
-  assert history_token_budget(model=model) == 26
+  # then: 40 - 10 - 10 - 4 = 16 tokens of history: one message
+  assert history_token_budget(model=model) == 16
   assert context.history_ids == [newest.pk]
 
 
@@ -184,8 +184,8 @@ def test_history_token_budget(db):
   assert history_token_budget(model=None) is None
   assert history_token_budget(model=no_window) is None
   assert history_token_budget(model=with_limit, system_prompt="s" * 400) == 8000 - 1000 - 100 - 4
-  assert history_token_budget(model=plain, completion_reserve=500) == 8000 - 500 - 4
-  assert history_token_budget(model=plain) == 8000 - 2000 - 4
+  assert history_token_budget(model=plain, completion_reserve=500) == 8000 - 500 - 2000 - 4
+  assert history_token_budget(model=plain) == 8000 - 2000 - 2000 - 4
   assert history_token_budget(model=llm_model_factory(context_window=4), completion_reserve=9) == 0
 
 
@@ -239,19 +239,30 @@ def test_message_render(kind, text, rendered):
   assert message_render(Message(role=Message.Role.USER, kind=kind, text=text)) == rendered
 
 
-def test_group_history_names_who_said_what(customer):
+def test_group_history_is_the_participants_thread_and_the_rest_is_shared(customer):
+  # given: Anna and Bob talk to each other and to the bot
   group = chat_factory(type=Chat.Type.GROUP)
   bob = customer_factory(first_name="Bob")
-  message_factory(chat=group, customer=customer, text="hi all")
-  message_factory(chat=group, customer=bob, text="hello Anna")
-  message_factory(chat=group, customer=customer, role=Message.Role.ASSISTANT, text="Hello!")
+  message_factory(chat=group, customer=customer, text="hi all", addressed=False)
+  message_factory(chat=group, customer=customer, text="bot, prices?")
+  message_factory(chat=group, customer=bob, text="hello Anna", addressed=False)
+  message_factory(chat=group, customer=customer, role=Message.Role.ASSISTANT, text="From 100.")
+  message_factory(chat=group, customer=bob, text="bot, delivery?")
+  message_factory(chat=group, customer=bob, role=Message.Role.ASSISTANT, text="Yes, daily.")
 
+  # when
   context = context_build(customer=customer, chat=group, query="")
 
+  # then: Anna's own turns with the bot as history, the group's latest talk as shared lines
   assert context.history == [
-    {"role": "user", "content": "Anna: hi all"},
-    {"role": "user", "content": "Bob: hello Anna"},
-    {"role": "assistant", "content": "Hello!"},
+    {"role": "user", "content": "Anna: bot, prices?"},
+    {"role": "assistant", "content": "From 100."},
+  ]
+  assert context.shared == [
+    "Anna: hi all",
+    "Bob: hello Anna",
+    "Bob: bot, delivery?",
+    "assistant → Bob: Yes, daily.",
   ]
 
 

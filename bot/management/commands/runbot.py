@@ -72,7 +72,7 @@ class Command(BaseCommand):
     except (InvalidToken, NetworkError, ImproperlyConfigured) as error:  # pragma: no cover
       raise startup_error(error) from None  # pragma: no cover
 
-  def _serve(self, application, options: dict) -> None:  # noqa: ANN001
+  def _serve(self, application, options: dict) -> None:
     if options["webhook"]:
       self._run_webhook(application, options)
     else:
@@ -84,7 +84,7 @@ class Command(BaseCommand):
         stop_signals=STOP_SIGNALS,
       )
 
-  def _run_webhook(self, application, options: dict) -> None:  # noqa: ANN001
+  def _run_webhook(self, application, options: dict) -> None:
     url = options["url"] or settings.TELEGRAM_WEBHOOK_URL
     if not url:
       raise CommandError(
