@@ -58,8 +58,10 @@ messages: install  ## refresh and compile translations
 bench-memory: install  ## memory benchmarks on SQLite and PostgreSQL (~12 min; see docs/benchmarks.md)
 	$(PY) -m bench.memory_generate --db sqlite
 	$(PY) -m bench.memory_bench --db sqlite
+	$(PY) -m bench.engine_overhead --db sqlite
 	$(PY) -m bench.memory_generate --db postgres
 	$(PY) -m bench.memory_bench --db postgres
+	$(PY) -m bench.engine_overhead --db postgres
 
 build:  ## Docker image (runs the bot by default; `docker run IMAGE serve` for the admin)
 	docker build -t $(IMAGE) .

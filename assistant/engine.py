@@ -5,9 +5,11 @@
 
 A turn runs in at most two ORM calls on worker threads (`run_db`) around the LLM call, which
 holds no database connection:
-  1. `turn_begin`: customer and chat upserted, the inbound message stored FIRST (a duplicate
-     update returns no replies), flood check, routing (commands, buttons, contacts, scenarios,
-     awaited input); everything but the LLM answer is decided and stored here.
+  1. `turn_begin`: chat upserted (in groups: the admins' switch, allow-list and off state are
+     checked before anything about the person is stored), customer upserted, the inbound
+     message stored FIRST (a duplicate update returns no replies), flood check, routing
+     (commands, buttons, contacts, scenarios, awaited input); everything but the LLM answer is
+     decided and stored here.
   2. `llm.client.complete` (streams through `stream` when given), only for free questions.
   3. `answer_finish`: the answer (or the FAQ/operator fallback) stored with model, tokens,
      latency, cost and prompt version, then returned with 👍/👎 buttons.
@@ -72,7 +74,9 @@ async def handle_edit(turn: Turn) -> bool:
   try:
     return await run_db(edit_apply, turn)
   except Exception:
-    logger.exception("Storing an edit from %s user %s failed", turn.channel, turn.sender.external_id)
+    logger.exception(
+      "Storing an edit from %s user %s failed", turn.channel, turn.sender.external_id
+    )
     return False
 
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+  dependencies = [
+    ("memory", "0005_message_created_id_index"),
+  ]
 
-    dependencies = [
-        ('memory', '0005_message_created_id_index'),
-    ]
-
-    operations = [
-        migrations.AddField(
-            model_name='chat',
-            name='not_allowed_notice_sent',
-            field=models.BooleanField(default=False, verbose_name='told it is not allowed'),
-        ),
-    ]
+  operations = [
+    migrations.AddField(
+      model_name="chat",
+      name="not_allowed_notice_sent",
+      field=models.BooleanField(default=False, verbose_name="told it is not allowed"),
+    ),
+  ]

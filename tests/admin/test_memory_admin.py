@@ -44,6 +44,7 @@ def test_chat_page_lists_distinct_participants_and_saves_settings(admin_client_e
 
   # then
   assert page.count(">Anna<") == 1 and page.count(">Boris<") == 1
+  assert page.index(">Anna</a> (2)") < page.index(">Boris</a> (1)")  # most active first
   assert "Replied" not in page
   assert response.status_code == 302
   chat.refresh_from_db()

@@ -301,5 +301,7 @@ def test_contact_request_in_a_group_has_no_share_phone_button():
 
   assert replies[-1].request_contact == ""
   assert replies[-1].text != prompt_text(key="ask_contact", language="en")
-  assert "private chat" in replies[-1].text  # contacts are left privately (tests/assistant/test_engine_groups.py)
+  assert (
+    "private chat" in replies[-1].text
+  )  # contacts are left privately (tests/assistant/test_engine_groups.py)
   assert "pending" not in customer().state

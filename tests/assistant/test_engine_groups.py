@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+from django.utils import translation
 
 from assistant.conversation.context import GROUP_STATES
 from assistant.conversation.deeplinks import group_payload, payload_group
@@ -41,6 +42,11 @@ def press_in_group(data: str, *, user: str = ANNA):
 
 def group() -> Chat:
   return Chat.objects.get(external_id=GROUP.external_id)
+
+
+def en(text_of) -> str:
+  with translation.override("en"):
+    return text_of()
 
 
 def urls_of(reply) -> list[str]:
@@ -97,7 +103,7 @@ def test_a_group_not_allowed_is_told_once_and_nothing_is_stored(settings, fake_l
 
   # then
   assert chatter == [] and second == []
-  assert [r.text for r in first] == [not_allowed_text()]
+  assert [r.text for r in first] == [en(not_allowed_text)]
   assert (group().allowed, group().not_allowed_notice_sent) == (False, True)
   assert Message.objects.count() == 0
   assert Customer.objects.count() == 0  # not even who wrote
@@ -120,7 +126,7 @@ def test_outside_allow_list_mode_new_groups_are_allowed_but_staff_can_disallow()
   assert group().allowed is True
   Chat.objects.update(allowed=False)
 
-  assert [r.text for r in in_group("/help")] == [not_allowed_text()]
+  assert [r.text for r in in_group("/help")] == [en(not_allowed_text)]
 
 
 def test_a_message_from_the_group_means_the_bot_is_a_member():
@@ -151,7 +157,7 @@ def test_no_hello_in_a_group_switched_off_or_unknown_and_a_notice_when_not_allow
 
   (notice,) = group_welcome(channel="telegram", chat=GROUP, language_code="en")
 
-  assert notice.text == not_allowed_text()
+  assert notice.text == en(not_allowed_text)
   assert Chat.objects.get(pk=chat.pk).not_allowed_notice_sent is True
   assert Message.objects.count() == 0
 

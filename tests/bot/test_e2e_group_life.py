@@ -7,6 +7,7 @@ from django.utils import translation
 
 from assistant.conversation.groups import not_allowed_text
 from assistant.db import run_db
+from leads.models import Customer
 from memory.models import Chat, Message
 from memory.search import message_search
 from tests.assistant.engine_helpers import tr
@@ -155,6 +156,7 @@ async def test_anonymous_administrator_can_switch_the_bot_off(telegram, run_bot,
   assert "/bot_on" in off["text"]
   assert (await run_db(_chat, GROUP)).bot_enabled is False
   assert telegram.calls("getChatMember") == []
+  assert await run_db(Customer.objects.count) == 0
 
 
 async def test_allow_list_mode_tells_a_new_group_once_then_stays_silent(
@@ -230,6 +232,9 @@ async def test_edits_update_the_stored_text_and_members_coming_and_going_are_ign
     telegram.push_update(left)
     unknown = updates.edited("never stored", user_id=BORIS, message_id=99, chat_id=GROUP)
     telegram.push_update(unknown)
+    by_a_bot = updates.edited("a bot's edit", user_id=BORIS, message_id=message_id, chat_id=GROUP)
+    by_a_bot["edited_message"]["from"]["is_bot"] = True
+    telegram.push_update(by_a_bot)
     await settle(telegram, app)
 
   # then: the edit is stored (masked) and found by search; nothing answered, nothing crashed
@@ -242,3 +247,16 @@ async def test_edits_update_the_stored_text_and_members_coming_and_going_are_ign
   assert telegram.sent(GROUP) == []
   assert "Error handling update" not in caplog.text
   assert await run_db(Message.objects.count) == 1
+
+
+async def test_a_group_that_removes_the_bot_at_once_gets_no_hello(telegram, run_bot, caplog):
+  caplog.set_level("INFO", logger="bot.groups")
+  telegram.fail("sendMessage", status=403, description="Forbidden: bot was kicked from the group")
+
+  async with run_bot() as app:
+    telegram.push_update(telegram.updates.my_chat_member(GROUP, old="left", new="member"))
+    await settle(telegram, app)
+
+  assert f"Cannot greet chat {GROUP}: Forbidden: bot was kicked from the group" in caplog.text
+  assert "Error handling update" not in caplog.text
+  assert await run_db(Message.objects.count) == 1  # the hello stays in the transcript, unsent

@@ -10,11 +10,18 @@ import pytest
 
 from assistant.db import run_db
 from leads.models import Customer, Lead
-from memory.models import Chat, Message
+from memory.models import Message
+from tests.assistant.engine_helpers import tr
+from tests.bot.conftest import running_bot
+from tests.fakes.telegram_server import BOT_USER, FakeTelegramServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 GROUP = -100500
+INVITE = (
+  "To leave your phone or e-mail, write to me in a private chat: only our team will see it "
+  "there, not the group."
+)
 ANNA, BORIS, CAROL = 11, 12, 13
 NAMES = {ANNA: "Anna", BORIS: "Boris", CAROL: "Carol"}
 
@@ -77,7 +84,7 @@ async def test_three_participants_are_answered_only_when_addressed(
   second = next(r for r in requests if last_user(r) == "Anna: and on Saturdays?")
   history = [m["content"] for m in second["json"]["messages"][1:-1]]
   assert history[:2] == ["Anna: who has the flour price?", "Fake answer."]
-  assert history[2].startswith("To leave your phone or e-mail")  # the invite, in her thread too
+  assert history[2] == tr("ru", INVITE)  # the invite is part of her thread too
   system = second["json"]["messages"][0]["content"]
   assert "You are answering Anna: address them by their first name." in system
   assert "the group chat “Bakers”" in system
@@ -220,3 +227,27 @@ async def test_replying_to_the_bot_addresses_it_and_the_topic_root_does_not(
   assert [last_user(r) for r in fake_llm.chat_requests] == ["Carol: hello", "Boris: thanks!"]
   assert len(telegram.sent(GROUP)) == 2
 
+
+@pytest.mark.parametrize("privacy", [True, False], ids=["privacy-on", "privacy-off"])
+async def test_both_privacy_modes_answer_when_addressed(privacy, fake_llm, llm_model, caplog):
+  # given: with privacy mode on Telegram delivers only what addresses the bot
+  server = FakeTelegramServer(bot_user={**BOT_USER, "can_read_all_group_messages": not privacy})
+  server.start()
+  caplog.set_level("INFO", logger="bot.groups")
+  updates = server.updates
+  updates.group_chat(GROUP, title="Bakers")
+  talk = [say(updates, "lunch?", BORIS), say(updates, "bread prices?", ANNA, mention=True)]
+  try:
+    async with running_bot(server):
+      # when
+      for update in talk[1:] if privacy else talk:
+        server.push_update(update)
+      await server.wait_sent(1, chat_id=GROUP)
+  finally:
+    server.stop()
+
+  # then: the same answer; the talk around it is shared context only when delivered
+  system = fake_llm.chat_requests[0]["json"]["messages"][0]["content"]
+  assert ("- Boris: lunch?" in system) is not privacy
+  assert len(server.sent(GROUP)) == 2  # the answer and the private-chat offer (prices)
+  assert ("Privacy mode is on" in caplog.text) is privacy
