@@ -2,8 +2,9 @@
 
 Django's own `sync_to_async` (and the `a*` ORM methods) default to one shared thread, which would
 serialise every chat behind it. `run_db` uses a pool of worker threads instead, each with its own
-connection that goes back to the pool (PostgreSQL) or is closed (SQLite) after every call, so no
-connection is held while the LLM works.
+connection that goes back to the pool (PostgreSQL) after every call, so no connection is held
+while the LLM works. A SQLite connection stays open in its thread between calls: an idle one
+holds no lock, and opening one (pragmas, SQL functions) cost more than a whole turn's queries.
 """
 
 import asyncio
@@ -36,7 +37,18 @@ def _call_and_release(func: Callable[..., T], args: tuple, kwargs: dict) -> T:
   try:
     return func(*args, **kwargs)
   finally:
-    connections.close_all()
+    _release()
+
+
+def _release() -> None:
+  """Close (return to the pool) the thread's connections, except healthy idle SQLite ones."""
+  for connection in connections.all(initialized_only=True):
+    idle = (
+      connection.connection is not None and connection.autocommit and not connection.in_atomic_block
+    )
+    if connection.vendor == "sqlite" and idle:
+      continue
+    connection.close()
 
 
 async def run_db(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:

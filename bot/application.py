@@ -28,7 +28,16 @@ UNLIMITED_METHODS = {"sendChatAction", "answerCallbackQuery"}
 
 
 class BotRateLimiter(AIORateLimiter):
-  """PTB's limiter (overall and per-group rates, waits out RetryAfter), chat actions exempt."""
+  """PTB's limiter (overall and per-group rates, waits out RetryAfter), chat actions exempt,
+  and at most `max_in_flight` (default TELEGRAM_CONNECTION_POOL_SIZE) requests on the wire."""
+
+  def __init__(self, *, max_in_flight: int | None = None, **kwargs: Any) -> None:
+    super().__init__(**kwargs)
+    max_in_flight = max_in_flight or settings.TELEGRAM_CONNECTION_POOL_SIZE
+    # httpx's pool scans every connection for every request it queues: with hundreds of
+    # answers at once that scan cost more CPU than the engine's work. Requests wait here (a
+    # cheap FIFO) instead, so the pool never queues; a RetryAfter wait holds no slot.
+    self._in_flight = asyncio.Semaphore(max_in_flight)
 
   async def process_request(
     self,
@@ -41,7 +50,12 @@ class BotRateLimiter(AIORateLimiter):
   ) -> Any:
     if endpoint in UNLIMITED_METHODS:
       data = {}  # no chat id -> no limiter, but RetryAfter is still retried
-    return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+    async def request(*call_args: Any, **call_kwargs: Any) -> Any:
+      async with self._in_flight:
+        return await callback(*call_args, **call_kwargs)
+
+    return await super().process_request(request, args, kwargs, endpoint, data, rate_limit_args)
 
 
 class BotApplication(Application):

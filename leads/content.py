@@ -24,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
 
+from leads.cache import stamps_reset
 from leads.content_schema import (
   Content,
   ContentError,
@@ -123,6 +124,7 @@ def content_load(
         path=str(path), sha256=result.sha256, forced=force, summary=_summary(result), items=items
       )
       _prune_loads()
+      stamps_reset()  # this process reads the new rows at once (others within a second)
   except _DryRun:
     pass
   logger.info("Content %s from %s: %s", "checked" if dry_run else "loaded", path, _brief(result))

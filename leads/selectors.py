@@ -2,18 +2,19 @@
 
 Every content read first calls `content_reload_if_changed()` (a cheap, throttled stat of the
 content file), so an edited content file takes effect on the next message without a restart.
-Admin edits are database rows and apply at once; the in-process search indexes are rebuilt when
-the rows they were built from change.
+The rows themselves come from process-wide caches (leads/cache.py) that follow the tables' change
+stamps, so admin edits apply within a second (at once in this process) and a turn costs no FAQ,
+catalog or scenario query; the search indexes are rebuilt when their rows change.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
 
+from leads.cache import Cached
 from leads.content import content_reload_if_changed
 from leads.models import CatalogService, Customer, FAQEntry, Lead, Scenario
 from leads.retrieval import Index
@@ -32,63 +33,64 @@ def content_languages(language: str) -> list[str]:
 
 
 # --- FAQ ----------------------------------------------------------------------------------------
+@dataclass
+class _Faq:
+  """The active FAQ entries by language and by key, with a search index per language."""
+
+  by_language: dict[str, list[FAQEntry]] = field(default_factory=dict)
+  by_key: dict[str, dict[str, FAQEntry]] = field(default_factory=dict)
+  by_pk: dict[int, FAQEntry] = field(default_factory=dict)
+  indexes: dict[str, Index] = field(default_factory=dict)
+  lock: threading.Lock = field(default_factory=threading.Lock)
+
+  def index(self, language: str) -> Index:
+    with self.lock:
+      if language not in self.indexes:
+        index = Index()
+        for entry in self.by_language.get(language, []):
+          texts = (entry.question, entry.keywords, entry.answer)
+          index.add(entry.pk, zip(texts, (w for _f, w in FAQ_FIELDS), strict=True))
+        self.indexes[language] = index
+      return self.indexes[language]
+
+
+def _faq_build() -> _Faq:
+  faq = _Faq()
+  for entry in FAQEntry.objects.filter(active=True):
+    faq.by_language.setdefault(entry.language, []).append(entry)
+    faq.by_key.setdefault(entry.key, {})[entry.language] = entry
+    faq.by_pk[entry.pk] = entry
+  return faq
+
+
+_faq = Cached("faq", build=_faq_build)
+
+
 def faq_list(*, language: str) -> list[FAQEntry]:
   """Active FAQ entries in `language` (or the nearest language that has any)."""
   content_reload_if_changed()
-  return list(FAQEntry.objects.filter(active=True, language=_faq_language(language)))
+  faq = _faq.get()
+  return list(faq.by_language.get(_faq_language(faq, language), []))
 
 
 def faq_get(*, key: str, language: str) -> FAQEntry | None:
   """The active entry `key` in `language`, else in the nearest language that has it."""
   content_reload_if_changed()
-  rows = {row.language: row for row in FAQEntry.objects.filter(key=key, active=True)}
+  rows = _faq.get().by_key.get(key, {})
   return next((rows[code] for code in content_languages(language) if code in rows), None)
 
 
 def faq_search(*, query: str, language: str, limit: int = 3) -> list[tuple[FAQEntry, float]]:
   """The FAQ entries that best answer `query`, best first, each with a score in 0..1."""
   content_reload_if_changed()
-  found = _faq_index(_faq_language(language)).search(query, limit)
-  rows = FAQEntry.objects.in_bulk([pk for pk, _score in found])
-  return [(rows[pk], score) for pk, score in found if pk in rows]
+  faq = _faq.get()
+  found = faq.index(_faq_language(faq, language)).search(query, limit)
+  return [(faq.by_pk[pk], score) for pk, score in found]
 
 
-def _faq_language(language: str) -> str:
-  present = set(FAQEntry.objects.filter(active=True).values_list("language", flat=True).distinct())
+def _faq_language(faq: _Faq, language: str) -> str:
+  present = faq.by_language
   return next((code for code in content_languages(language) if code in present), language)
-
-
-@dataclass
-class _CachedIndex:
-  signature: tuple
-  index: Index
-
-
-_index_lock = threading.Lock()
-_indexes: dict[tuple, _CachedIndex] = {}
-
-
-def _faq_index(language: str) -> Index:
-  # Count + latest change of the language's rows: any add, edit, (de)activation or delete moves it.
-  signature = tuple(
-    FAQEntry.objects.filter(language=language)
-    .aggregate(n=Count("id"), active=Count("id", filter=Q(active=True)), at=Max("updated_at"))
-    .values()
-  )
-  key = ("faq", language)
-  with _index_lock:
-    cached = _indexes.get(key)
-    if cached is not None and cached.signature == signature:
-      return cached.index
-  index = Index()
-  rows = FAQEntry.objects.filter(language=language, active=True).values_list(
-    "pk", "question", "keywords", "answer"
-  )
-  for pk, question, keywords, answer in rows.iterator(chunk_size=2000):
-    index.add(pk, zip((question, keywords, answer), (w for _f, w in FAQ_FIELDS), strict=True))
-  with _index_lock:
-    _indexes[key] = _CachedIndex(signature, index)
-  return index
 
 
 # --- Catalog ------------------------------------------------------------------------------------
@@ -129,39 +131,59 @@ def catalog_search_scored(
   return [(by_pk[pk], score) for pk, score in _catalog_index(services).search(query, limit)]
 
 
+_index_lock = threading.Lock()
+_catalog_indexes: dict[str, tuple[tuple, Index]] = {}  # language -> (rows signature, index)
+
+
 def _catalog_index(services: list[CatalogService]) -> Index:
   # The catalog is small and already loaded: the rows themselves are the cache key.
   signature = tuple((s.pk, s.updated_at) for s in services)
+  language = services[0].language if services else ""
   with _index_lock:
-    cached = _indexes.get(("catalog", signature))
-    if cached is not None:
-      return cached.index
+    cached = _catalog_indexes.get(language)
+    if cached is not None and cached[0] == signature:
+      return cached[1]
   index = Index()
   for service in services:
     texts = (service.name, service.slug.replace("-", " "), service.description)
     index.add(service.pk, zip(texts, (w for _f, w in SERVICE_FIELDS), strict=True))
   with _index_lock:
-    for old in [key for key in _indexes if key[0] == "catalog"]:
-      del _indexes[old]
-    _indexes[("catalog", signature)] = _CachedIndex(signature, index)
+    _catalog_indexes[language] = (signature, index)
   return index
 
 
 # --- Scenarios ----------------------------------------------------------------------------------
+@dataclass
+class _Scenarios:
+  by_language: dict[str, list[Scenario]] = field(default_factory=dict)
+  by_key: dict[str, dict[str, Scenario]] = field(default_factory=dict)
+
+
+def _scenarios_build() -> _Scenarios:
+  scenarios = _Scenarios()
+  for row in Scenario.objects.filter(active=True):
+    scenarios.by_language.setdefault(row.language, []).append(row)
+    scenarios.by_key.setdefault(row.key, {})[row.language] = row
+  return scenarios
+
+
+_scenarios = Cached("scenario", build=_scenarios_build)
+
+
 def scenario_list(*, language: str) -> list[Scenario]:
   """Active needs-discovery scenarios in `language` (or the nearest language that has any)."""
   content_reload_if_changed()
+  by_language = _scenarios.get().by_language
   for code in content_languages(language):
-    scenarios = list(Scenario.objects.filter(active=True, language=code))
-    if scenarios:
-      return scenarios
+    if by_language.get(code):
+      return list(by_language[code])
   return []
 
 
 def scenario_get(*, key: str, language: str) -> Scenario | None:
   """The active scenario `key` in `language`, else in the nearest language that has it."""
   content_reload_if_changed()
-  rows = {row.language: row for row in Scenario.objects.filter(key=key, active=True)}
+  rows = _scenarios.get().by_key.get(key, {})
   return next((rows[code] for code in content_languages(language) if code in rows), None)
 
 

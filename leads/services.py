@@ -12,6 +12,7 @@ from leads.contacts import mask_email, mask_phone
 from leads.models import CatalogService, Customer, Feedback, Lead
 from leads.selectors import lead_get_open
 from memory.models import Message
+from memory.services import savepoint
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def customer_upsert(
   customer = Customer.objects.filter(channel=channel, external_id=external_id).first()
   if customer is None:
     try:
-      with transaction.atomic():
+      with savepoint():
         customer = Customer.objects.create(
           channel=channel,
           external_id=external_id,

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from leads.cache import Cached, stamps_reset
 from leads.content_schema import ContentError, ServiceItem, content_parse_file, services_parse
 from leads.models import CatalogService
 
@@ -48,11 +49,22 @@ class CatalogSource:
     raise NotImplementedError
 
 
+def _rows_build() -> dict[str, list[CatalogService]]:
+  rows: dict[str, list[CatalogService]] = {}
+  for row in CatalogService.objects.all():  # in display order
+    rows.setdefault(row.language, []).append(row)
+  return rows
+
+
+# Every CatalogService row by language (mirrored sources list inactive rows the source has).
+_rows = Cached("catalog", build=_rows_build)
+
+
 class DatabaseSource(CatalogSource):
   kind = "db"
 
   def services(self, *, language: str) -> list[CatalogService]:
-    return list(CatalogService.objects.filter(language=language, active=True))
+    return [row for row in _rows.get().get(language, []) if row.active]
 
 
 class _MirroredSource(CatalogSource):
@@ -63,6 +75,7 @@ class _MirroredSource(CatalogSource):
     self._mirror_lock = threading.Lock()
     self._items: list[ServiceItem] | None = None
     self._mirrored_hash = ""
+    self._mirrored: list[ServiceItem] | None = None  # the items object last mirrored
     self._warned = False
 
   def items(self) -> list[ServiceItem] | None:
@@ -78,18 +91,21 @@ class _MirroredSource(CatalogSource):
       return DatabaseSource().services(language=language)
     with self._mirror_lock:
       self._mirror(items)
-    slugs = [item.slug for item in items if item.language == language and item.active]
-    return list(CatalogService.objects.filter(language=language, slug__in=slugs))
+    slugs = {item.slug for item in items if item.language == language and item.active}
+    return [row for row in _rows.get().get(language, []) if row.slug in slugs]
 
   def _mirror(self, items: list[ServiceItem]) -> None:
+    if items is self._mirrored:
+      return  # the same copy as last time (sources keep it until they read a new one)
     digest = _items_hash(items)
-    if digest == self._mirrored_hash:
-      return
-    with transaction.atomic():
-      for item in items:
-        catalog_row_write(item)
-    self._mirrored_hash = digest
-    logger.info("Catalog from %s source mirrored: %d items", self.kind, len(items))
+    if digest != self._mirrored_hash:
+      with transaction.atomic():
+        for item in items:
+          catalog_row_write(item)
+      stamps_reset()
+      self._mirrored_hash = digest
+      logger.info("Catalog from %s source mirrored: %d items", self.kind, len(items))
+    self._mirrored = items
 
 
 class FileSource(_MirroredSource):

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _noop
 
+from leads.cache import Cached, stamps_reset
 from leads.models import CatalogService, Customer, FAQEntry
 from llm.models import Prompt, PromptVersion
 
@@ -111,13 +112,25 @@ def render(text: str, params: dict) -> str:
     return _PLACEHOLDER.sub(lambda m: str(params.get(m.group(1), m.group(0))), text)
 
 
+def _prompts_build() -> dict[str, dict[str, Prompt]]:
+  rows: dict[str, dict[str, Prompt]] = {}
+  for row in Prompt.objects.filter(active=True):
+    rows.setdefault(row.key, {})[row.language] = row
+  return rows
+
+
+# Active prompts {key: {language: row}}, and the latest version of each prompt read so far.
+_prompts = Cached("prompt", build=_prompts_build)
+_versions: Cached[dict[int, PromptVersion]] = Cached("prompt", "prompt_version", build=dict)
+
+
 def prompt_get(*, key: str, language: str) -> Prompt | None:
   """The active Prompt row `key` in `language`, else in the nearest language that has it."""
   from leads.content import content_reload_if_changed
   from leads.selectors import content_languages
 
   content_reload_if_changed()
-  rows = {row.language: row for row in Prompt.objects.filter(key=key, active=True)}
+  rows = _prompts.get().get(key, {})
   return next((rows[code] for code in content_languages(language) if code in rows), None)
 
 
@@ -149,12 +162,14 @@ def prompt_update(*, prompt: Prompt, text: str, user=None) -> PromptVersion:
   if latest is not None and latest.text == text:
     prompt.version = latest.version
     prompt.save()
+    stamps_reset()
     return latest
   prompt.version = (latest.version if latest else 0) + 1
   prompt.save()
   version = PromptVersion.objects.create(
     prompt=prompt, version=prompt.version, text=text, created_by=user
   )
+  stamps_reset()
   level = logging.INFO if prompt.version > 1 else logging.DEBUG  # changes matter, not creation
   logger.log(level, "Prompt %s [%s] is now version %d", prompt.key, prompt.language, prompt.version)
   return version
@@ -162,7 +177,12 @@ def prompt_update(*, prompt: Prompt, text: str, user=None) -> PromptVersion:
 
 def prompt_version_current(*, prompt: Prompt) -> PromptVersion:
   """The version matching the prompt's text (made if the row was saved without one)."""
-  latest = prompt.versions.order_by("-version").first()
+  versions = _versions.get()
+  latest = versions.get(prompt.pk)
+  if latest is None or latest.text != prompt.text:
+    latest = prompt.versions.order_by("-version").first()
+    if latest is not None:
+      versions[prompt.pk] = latest
   if latest is not None and latest.text == prompt.text:
     return latest
   return prompt_update(prompt=prompt, text=prompt.text)

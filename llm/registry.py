@@ -1,8 +1,8 @@
 """The model registry at run time: snapshots of the rows, hot reload, the fallback chain.
 
 Before each completion `registry_specs()` does a cheap check: the file's mtime / the URL's poll
-interval (changes are synced into the database), then one query for the table's version
-(max updated_at, count); rows are re-read only when it moved. The LLM call gets plain
+interval (changes are synced into the database), then the table's change stamp, read with the
+other content tables' at most once a second (leads/cache.py); rows are re-read only when it moved. The LLM call gets plain
 `ModelSpec` snapshots, so no database connection is held while it runs.
 """
 
@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
-from django.db.models import Count, Max
 
 from assistant.db import run_db
+from leads.cache import Cached, stamps_reset
 from llm.crypto import token_is_valid
 from llm.errors import RegistryError
 from llm.models import LLMModel
@@ -75,32 +74,30 @@ class _Row(Protocol):
 
 R = TypeVar("R", bound=_Row)
 
+
 # --- snapshots of the database --------------------------------------------------------------------
-_lock = threading.Lock()
-_cache: dict[str, Any] = {"version": None, "specs": ()}
+def _rows_load() -> tuple[list[LLMModel], tuple[ModelSpec, ...]]:
+  rows = list(LLMModel.objects.all())  # in fallback order (Meta.ordering)
+  return rows, tuple(ModelSpec.from_model(row) for row in rows)
 
 
-def _db_version() -> tuple:
-  agg = LLMModel.objects.aggregate(latest=Max("updated_at"), count=Count("id"))
-  return (agg["latest"], agg["count"])
+# Every row (for llm.selectors) and its spec, re-read only when the table's stamp moves.
+_rows = Cached("llm_model", build=_rows_load)
+
+
+def rows_load() -> list[LLMModel]:
+  """Every LLMModel row in fallback order (cached; treat as read-only)."""
+  return _rows.get()[0]
 
 
 def specs_load() -> tuple[ModelSpec, ...]:
-  """All rows as specs; re-read only when the table changed (one aggregate query otherwise)."""
-  version = _db_version()
-  with _lock:
-    if _cache["version"] == version:
-      return _cache["specs"]
-  specs = tuple(ModelSpec.from_model(row) for row in LLMModel.objects.all())
-  with _lock:
-    _cache.update(version=version, specs=specs)
-  return specs
+  """All rows as specs; re-read only when the table changed (see leads/cache.py)."""
+  return _rows.get()[1]
 
 
 def registry_reset() -> None:
   """Forget cached rows and source state (tests; after changing settings)."""
-  with _lock:
-    _cache.update(version=None, specs=())
+  _rows.reset()
   sources_reset()
 
 
@@ -118,6 +115,7 @@ def _sync(source: ModelSource, rows: list[dict[str, Any]]) -> dict[str, list[str
   from llm.services import registry_sync
 
   result = registry_sync(rows=rows, source=source.kind)
+  stamps_reset()
   if any(names for key, names in result.items() if key != "unchanged"):
     summary = ", ".join(f"{len(names)} {key}" for key, names in result.items())
     logger.info("LLM registry synced from %s: %s", source.describe(), summary)
@@ -136,7 +134,8 @@ async def registry_specs() -> tuple[ModelSpec, ...]:
       rows = None
     if rows is not None:
       await run_db(_sync, source, rows)
-  return await run_db(specs_load)
+  cached = _rows.peek()  # checked less than a second ago: no trip to an ORM thread
+  return cached[1] if cached is not None else await run_db(specs_load)
 
 
 # --- default and fallback chain ----------------------------------------------------------------

@@ -16,10 +16,10 @@ from memory.models import Message
 
 
 def model_list_active() -> list[LLMModel]:
-  """Active models in fallback order."""
-  return list(
-    LLMModel.objects.filter(active=True).order_by("fallback_order", "provider_model_name")
-  )
+  """Active models in fallback order (cached rows: read-only)."""
+  from llm.registry import rows_load
+
+  return [model for model in rows_load() if model.active]
 
 
 def model_list_selectable() -> list[LLMModel]:
@@ -38,9 +38,18 @@ def model_get(*, provider_model_name: str) -> LLMModel | None:
   return LLMModel.objects.filter(provider_model_name=provider_model_name).first()
 
 
+def _customer_choice(customer: Customer) -> LLMModel | None:
+  """The customer's chosen model as it is now (the cached row: no query per message)."""
+  from llm.registry import rows_load
+
+  if customer.selected_model_id is None:
+    return None
+  return next((m for m in rows_load() if m.pk == customer.selected_model_id), None)
+
+
 def customer_model_name(*, customer: Customer) -> str | None:
   """The customer's chosen model if it is still active and selectable (else None: the default)."""
-  model = customer.selected_model
+  model = _customer_choice(customer)
   if model is None or not (model.active and model.customer_selectable):
     return None
   return model.provider_model_name
@@ -48,8 +57,10 @@ def customer_model_name(*, customer: Customer) -> str | None:
 
 def customer_model_current(*, customer: Customer) -> LLMModel | None:
   """The model that answers this customer now: their valid choice, else the default."""
-  name = customer_model_name(customer=customer)
-  return customer.selected_model if name else model_get_default()
+  model = _customer_choice(customer)
+  if model is not None and model.active and model.customer_selectable:
+    return model
+  return model_get_default()
 
 
 # --- usage --------------------------------------------------------------------------------------

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
   from llm.models import PromptVersion
 
 logger = logging.getLogger(__name__)
+
+
+def savepoint() -> AbstractContextManager:
+  """Around one write that may raise IntegrityError: a savepoint inside a transaction keeps it
+  usable; outside one the statement commits by itself, so BEGIN/COMMIT would only cost time."""
+  return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
 def chat_upsert(
@@ -33,7 +40,7 @@ def chat_upsert(
   if chat is None:
     chat_type = type if type in Chat.Type.values else Chat.Type.PRIVATE
     try:
-      with transaction.atomic():
+      with savepoint():
         return Chat.objects.create(
           channel=channel,
           external_id=external_id,
@@ -69,7 +76,7 @@ def message_store_inbound(
   try:
     # The unique constraints (update id; chat + message id) catch duplicates, racing ones too.
     # Duplicates are rare, so no look-up first; the savepoint keeps an outer transaction usable.
-    with transaction.atomic():
+    with savepoint():
       message = Message.objects.create(
         chat=chat,
         customer=customer,
@@ -139,7 +146,7 @@ def message_store_outbound(
 def message_set_external_id(*, message_id: int, external_message_id: int) -> bool:
   """Record the channel's id of a reply we sent; False if the message is gone or the id is taken."""
   try:
-    with transaction.atomic():
+    with savepoint():
       updated = Message.objects.filter(pk=message_id, role=Message.Role.ASSISTANT).update(
         external_message_id=external_message_id
       )

@@ -4,7 +4,7 @@ import asyncio
 import logging
 
 import pytest
-from telegram.error import NetworkError
+from telegram.error import NetworkError, RetryAfter
 
 from assistant.types import Reply
 from bot.application import (
@@ -129,6 +129,60 @@ async def test_chat_actions_skip_the_message_limit_but_messages_wait():
   # then
   assert calls == ["sendMessage", *["sendChatAction"] * 5]
   blocked.cancel()
+
+
+async def test_at_most_max_in_flight_requests_are_on_the_wire_in_arrival_order():
+  # given: two requests may be on the wire; the "server" answers when released
+  limiter = BotRateLimiter(max_in_flight=2, overall_max_rate=0, group_max_rate=0)
+  release = asyncio.Event()
+  on_wire, done = [], []
+
+  async def callback(n):
+    on_wire.append(n)
+    await release.wait()
+    on_wire.remove(n)
+    done.append(n)
+    return True
+
+  # when
+  requests = [
+    asyncio.create_task(
+      limiter.process_request(callback, (n,), {}, "sendMessage", {"chat_id": n}, None)
+    )
+    for n in range(5)
+  ]
+  await asyncio.sleep(0.05)
+
+  # then: two are sent, the rest wait in order
+  assert on_wire == [0, 1]
+  release.set()
+  assert await asyncio.gather(*requests) == [True] * 5
+  assert done == [0, 1, 2, 3, 4]
+
+
+async def test_waiting_out_retry_after_holds_no_slot(settings):
+  # given: one request on the wire at a time; the first try is told to retry after 0.2 s
+  settings.TELEGRAM_CONNECTION_POOL_SIZE = 1
+  limiter = BotRateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=1)
+  tries = []
+
+  async def callback():
+    tries.append(len(tries))
+    if len(tries) == 1:
+      raise RetryAfter(0.2)
+    return True
+
+  # when
+  request = asyncio.create_task(
+    limiter.process_request(callback, (), {}, "sendMessage", {"chat_id": 1}, None)
+  )
+  await asyncio.sleep(0.05)
+
+  # then: while it waits the slot is free; then it is retried once
+  assert tries == [0]
+  assert not limiter._in_flight.locked()
+  assert await request is True
+  assert tries == [0, 1]
 
 
 def test_library_loggers_are_quiet():

@@ -167,7 +167,8 @@ async def test_unsupported_media_gets_a_polite_reply(telegram, run_bot, llm_mode
   assert "text" in reply["text"].lower() or "текст" in reply["text"].lower()
   stored = await run_db(Message.objects.filter(role=Message.Role.USER).get)
   assert stored.kind == "sticker"
-  assert telegram.calls("sendChatAction", chat_id=USER)  # typing while it was handled
+  # No typing assertion: a reply this fast may be sent before the typing task's first request
+  # (test_typing_is_shown_while_the_llm_works covers typing during slow answers).
 
 
 @pytest.mark.parametrize("data", ["fb:up:999999", "consent:maybe", "mdl:abc", "zzz"])

@@ -4,6 +4,7 @@ The real PTB Application polls the fake Bot API; the real engine answers through
 OpenAI server, whose recorded requests show exactly what the model was told.
 """
 
+import asyncio
 import json
 
 import pytest
@@ -95,6 +96,14 @@ async def test_three_participants_are_answered_only_when_addressed(
   assert ("Carol", "/weather", False) in stored
   assert ("Carol", "/ask do you deliver on Sundays?", True) in stored
   assert len(stored) == 8
+
+
+async def _until_stored(text: str) -> None:
+  for _attempt in range(500):
+    if await run_db(Message.objects.filter(text=text).exists):
+      return
+    await asyncio.sleep(0.01)
+  raise AssertionError(f"{text!r} was not stored within 5 s")
 
 
 def _stored(chat_id: int) -> list[tuple[str, str, bool]]:
@@ -239,9 +248,11 @@ async def test_both_privacy_modes_answer_when_addressed(privacy, fake_llm, llm_m
   talk = [say(updates, "lunch?", BORIS), say(updates, "bread prices?", ANNA, mention=True)]
   try:
     async with running_bot(server):
-      # when
-      for update in talk[1:] if privacy else talk:
-        server.push_update(update)
+      # when (each participant is handled concurrently: the talk is stored before the question)
+      if not privacy:
+        server.push_update(talk[0])
+        await _until_stored("lunch?")
+      server.push_update(talk[1])
       await server.wait_sent(1, chat_id=GROUP)
   finally:
     server.stop()

@@ -142,10 +142,12 @@ def test_faq_index_follows_adds_edits_deactivation_and_deletes():
 def test_faq_index_is_reused_while_nothing_changes(django_assert_num_queries):
   faq_factory(key="price", question="Сколько стоит сайт?")
   faq_search(query="сайт", language="ru")
+  index = selectors._faq.get().index("ru")
 
-  # language lookup, signature, the found rows: the index itself is not rebuilt
-  with django_assert_num_queries(3):
+  # only the tables' change stamps are read: rows, languages and index come from the cache
+  with django_assert_num_queries(1):
     assert keys(faq_search(query="сайт", language="ru")) == ["price"]
+  assert selectors._faq.get().index("ru") is index
 
 
 def test_faq_get_and_list():
@@ -234,7 +236,8 @@ def test_catalog_search_index_follows_edits():
   service.save()
 
   assert [s.slug for s in catalog_search(query="визитка", language="ru")] == ["landing"]
-  assert len([k for k in selectors._indexes if k[0] == "catalog"]) == 1
+  # one index per language: the old version's is replaced, not kept
+  assert selectors._catalog_indexes["ru"][0] == ((service.pk, service.updated_at),)
 
 
 def test_catalog_search_on_the_shipped_content(default_content):
