@@ -49,7 +49,8 @@ def stamp_max_age() -> float:
 
 def stamps_fresh() -> bool:
   """Whether the last read of the stamps may still be used without asking the database."""
-  return time.monotonic() - _stamps_at < stamp_max_age()
+  max_age = stamp_max_age()
+  return max_age > 0 and 0 <= time.monotonic() - _stamps_at < max_age
 
 
 def stamps() -> dict[str, tuple]:
@@ -121,12 +122,11 @@ class Cached(Generic[T]):
       return entry[1]
     with self._lock:  # one thread rebuilds; the others wait for its result
       entry = self._entry
-      if entry is not None and entry[0] == stamp:
-        return entry[1]
-      # The stamp was read before the rows: a change in between only causes one more rebuild.
-      value = self.build()
-      self._entry = (stamp, value)
-      return value
+      if entry is None or entry[0] != stamp:
+        # The stamp was read before the rows: a change in between only costs one more rebuild.
+        entry = (stamp, self.build())
+        self._entry = entry
+      return entry[1]
 
   def peek(self) -> T | None:
     """The value if it is known to be current without asking the database, else None."""

@@ -1,10 +1,12 @@
 """Reads for the engine: FAQ and catalog retrieval, scenarios, customers and leads."""
 
 import math
+import time
 
 import pytest
 
-from leads import selectors
+from leads import cache, selectors
+from leads.content import content_load
 from leads.models import CatalogService, FAQEntry, Lead
 from leads.selectors import (
   catalog_get,
@@ -309,3 +311,63 @@ def test_catalog_service_rows_come_back_as_model_instances():
   service_factory(slug="landing", name="Лендинг")
 
   assert isinstance(catalog_list(language="ru")[0], CatalogService)
+
+
+# --- caching ------------------------------------------------------------------------------------
+@pytest.fixture
+def clock(monkeypatch):
+  """The content caches' clock, frozen later than any real read, moved by the test."""
+  now = [time.monotonic() + 3600]
+  monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+  return now
+
+
+def test_an_edit_from_another_process_applies_within_a_second(settings, clock):
+  # given: production's reload interval; the FAQ was read a moment ago
+  settings.CONTENT_RELOAD_SECONDS = 5
+  entry = faq_factory(key="price", question="Сколько стоит сайт?")
+  assert keys(faq_search(query="гарантия", language="ru")) == []
+
+  # when: the admin (another process: nothing tells this one) edits the entry
+  entry.question = "Есть ли гарантия?"
+  entry.save()
+
+  # then: the cached rows serve for at most a second more
+  assert keys(faq_search(query="гарантия", language="ru")) == []
+  clock[0] += 1
+  assert keys(faq_search(query="гарантия", language="ru")) == ["price"]
+
+
+def test_a_content_file_reload_applies_at_once(settings, clock, write_content):
+  # given: production's reload interval; the shipped-like content was read
+  settings.CONTENT_RELOAD_SECONDS = 5
+  path = write_content()
+  assert keys(faq_search(query="доставка курьером", language="ru")) == []
+
+  # when: the file gains an entry and this process reloads it
+  text = path.read_text(encoding="utf-8").replace(
+    "faq:\n",
+    "faq:\n  - key: delivery\n    ru:\n      question: Есть ли доставка курьером?\n"
+    "      answer: Да.\n",
+    1,
+  )
+  content_load(path=write_content(text))
+
+  # then: no waiting for the next stamps read
+  assert keys(faq_search(query="доставка курьером", language="ru")) == ["delivery"]
+
+
+def test_cached_rows_are_shared_between_calls(settings, clock, django_assert_num_queries):
+  settings.CONTENT_RELOAD_SECONDS = 5
+  service_factory(slug="landing", name="Лендинг")
+  faq_factory(key="price", question="Сколько стоит сайт?")
+  first = catalog_list(language="ru")[0]
+  faq_get(key="price", language="ru")
+  scenario_list(language="ru")
+
+  # every read below comes from the caches: no query at all
+  with django_assert_num_queries(0):
+    assert catalog_list(language="ru")[0] is first
+    assert catalog_get(slug="landing", language="ru") is first
+    assert faq_get(key="price", language="ru").key == "price"
+    assert scenario_list(language="ru") == []

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from leads.models import Customer
 from llm.models import Prompt, PromptVersion
@@ -283,3 +285,37 @@ def test_price_text(price, currency, expected):
   service = service_factory(price=price, currency=currency)
 
   assert price_text(service) == expected
+
+
+def test_prompt_rows_and_versions_come_from_the_caches():
+  # given: the system prompt (saved as the admin does) was used once
+  prompt = Prompt(key="system", language="en")
+  prompt_update(prompt=prompt, text="You sell bread.")
+  customer = customer_factory(language="en")
+  _text, version = system_prompt_build(language="en", faq=[], services=[], customer=customer)
+
+  # when / then: the next build reads only the change stamps (on every cached read, in tests)
+  with CaptureQueriesContext(connection) as queries:
+    again = system_prompt_build(language="en", faq=[], services=[], customer=customer)
+  assert again[1] == version
+  assert queries.captured_queries
+  assert all("UNION ALL" in query["sql"] for query in queries.captured_queries)
+  # a new text is a new version, used at once
+  prompt_update(prompt=prompt, text="You sell cakes.")
+  text, newer = system_prompt_build(language="en", faq=[], services=[], customer=customer)
+  assert text.startswith("You sell cakes.")
+  assert newer.version == 2
+
+
+def test_a_prompt_saved_without_a_version_gets_one_even_with_a_cached_version():
+  # given: version 1 is cached
+  prompt = Prompt.objects.create(key="system", language="en", text="One.")
+  assert prompt_version_current(prompt=prompt).version == 1
+
+  # when: the row is saved directly (an import, a shell) with another text
+  prompt.text = "Two."
+  prompt.save()
+
+  # then
+  current = prompt_version_current(prompt=Prompt.objects.get(pk=prompt.pk))
+  assert (current.version, current.text) == (2, "Two.")

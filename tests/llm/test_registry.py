@@ -1,4 +1,5 @@
 import logging
+import time
 
 import pytest
 
@@ -207,3 +208,32 @@ def test_registry_validate_without_models_warns(caplog):
 
   assert (report.source, report.models, report.default, report.sync) == ("db", [], None, None)
   assert "No active LLM model: answers come from the FAQ only" in caplog.text
+
+
+# --- caching --------------------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+async def test_specs_checked_less_than_a_second_ago_need_no_orm_thread(settings, monkeypatch):
+  # given: production's reload interval, a frozen clock, the specs loaded once
+  from leads import cache
+  from llm import registry
+
+  settings.CONTENT_RELOAD_SECONDS = 5
+  now = [time.monotonic() + 3600]
+  monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+  await run_db(llm_model_factory, provider_model_name="c/1")
+  first = await registry.registry_specs()
+  trips = []
+  real_run_db = registry.run_db
+
+  async def counting_run_db(func, *args, **kwargs):
+    trips.append(func.__name__)
+    return await real_run_db(func, *args, **kwargs)
+
+  monkeypatch.setattr(registry, "run_db", counting_run_db)
+
+  # when / then: within the second the snapshot is served as it is, later it is checked again
+  assert await registry.registry_specs() is first
+  assert trips == []
+  now[0] += 1
+  assert await registry.registry_specs() == first
+  assert trips == ["specs_load"]

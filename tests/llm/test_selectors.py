@@ -10,6 +10,7 @@ from llm.selectors import (
   customer_tokens_today,
   model_get,
   model_get_default,
+  model_list_active,
   model_list_selectable,
   usage_by_customer,
   usage_by_day,
@@ -174,3 +175,20 @@ def test_customer_tokens_today():
 
   assert customer_tokens_today(customer=customer) == 10
   assert customer_tokens_today(customer=customer_factory()) == 0
+
+
+def test_the_customers_model_comes_from_the_cached_rows(django_assert_num_queries):
+  # given: a customer who picked a model, the rows already read
+  chosen = llm_model_factory(provider_model_name="pick/me", fallback_order=5)
+  llm_model_factory(provider_model_name="default/one", fallback_order=1)
+  customer = customer_factory(selected_model=chosen)
+  customer = type(customer).objects.get(pk=customer.pk)  # as loaded by a turn
+  model_list_active()
+
+  # when / then: each call reads only the change stamps (CONTENT_RELOAD_SECONDS=0 in tests)
+  with django_assert_num_queries(2):
+    assert customer_model_name(customer=customer) == "pick/me"
+    assert customer_model_current(customer=customer).provider_model_name == "pick/me"
+  chosen.active = False
+  chosen.save()
+  assert customer_model_current(customer=customer).provider_model_name == "default/one"
