@@ -106,8 +106,9 @@ elif _db["ENGINE"] == "memory.sqlite_backend":
   # A file, not :memory:, so tests exercise WAL and threads see the same database.
   _db["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# ORM worker threads for the async bot (assistant.db.run_db); keep <= DB_POOL_MAX_SIZE.
-DB_THREADS = env.int("DB_THREADS", 8, minimum=1)
+# ORM worker threads for the async bot (assistant.db.run_db); keep <= DB_POOL_MAX_SIZE. More
+# threads only fight over the GIL with the event loop (docs/benchmarks.md, Telegram throughput).
+DB_THREADS = env.int("DB_THREADS", 4, minimum=1)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -178,7 +179,7 @@ TELEGRAM_TYPING_INTERVAL = env.float("TELEGRAM_TYPING_INTERVAL", 4.0, minimum=0.
 TELEGRAM_CONNECT_TIMEOUT = env.float("TELEGRAM_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 TELEGRAM_READ_TIMEOUT = env.float("TELEGRAM_READ_TIMEOUT", 10.0, minimum=0.1)
 TELEGRAM_POOL_TIMEOUT = env.float("TELEGRAM_POOL_TIMEOUT", 30.0, minimum=0.1)
-TELEGRAM_CONNECTION_POOL_SIZE = env.int("TELEGRAM_CONNECTION_POOL_SIZE", 32, minimum=1)
+TELEGRAM_CONNECTION_POOL_SIZE = env.int("TELEGRAM_CONNECTION_POOL_SIZE", 16, minimum=1)
 TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", 10, minimum=0)
 # Graceful stop: seconds to finish replies in progress before giving up.
 TELEGRAM_SHUTDOWN_TIMEOUT = env.float("TELEGRAM_SHUTDOWN_TIMEOUT", 30.0, minimum=0)

@@ -18,6 +18,8 @@ from bot.groups import group_setup
 from bot.handlers import ENGINE_KEY, Engine, register_handlers
 from bot.processor import ChatOrderedUpdateProcessor
 from bot.services import processed_update_prune
+from bot.slots import RequestSlots
+from llm.client import clients_prepare
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,8 @@ logger = logging.getLogger(__name__)
 NOISY_LOGGERS = ("httpx", "httpcore", "telegram", "hpack", "tornado.access")
 # Methods that send no message: Telegram's message limits do not apply to them.
 UNLIMITED_METHODS = {"sendChatAction", "answerCallbackQuery"}
+# Hints that wait behind every message for a free request slot.
+BACKGROUND_METHODS = {"sendChatAction"}
 
 
 class BotRateLimiter(AIORateLimiter):
@@ -33,11 +37,8 @@ class BotRateLimiter(AIORateLimiter):
 
   def __init__(self, *, max_in_flight: int | None = None, **kwargs: Any) -> None:
     super().__init__(**kwargs)
-    max_in_flight = max_in_flight or settings.TELEGRAM_CONNECTION_POOL_SIZE
-    # httpx's pool scans every connection for every request it queues: with hundreds of
-    # answers at once that scan cost more CPU than the engine's work. Requests wait here (a
-    # cheap FIFO) instead, so the pool never queues; a RetryAfter wait holds no slot.
-    self._in_flight = asyncio.Semaphore(max_in_flight)
+    # The pool never queues (bot/slots.py); a RetryAfter wait holds no slot.
+    self._slots = RequestSlots(max_in_flight or settings.TELEGRAM_CONNECTION_POOL_SIZE)
 
   async def process_request(
     self,
@@ -52,7 +53,7 @@ class BotRateLimiter(AIORateLimiter):
       data = {}  # no chat id -> no limiter, but RetryAfter is still retried
 
     async def request(*call_args: Any, **call_kwargs: Any) -> Any:
-      async with self._in_flight:
+      async with self._slots.hold(background=endpoint in BACKGROUND_METHODS):
         return await callback(*call_args, **call_kwargs)
 
     return await super().process_request(request, args, kwargs, endpoint, data, rate_limit_args)
@@ -165,6 +166,7 @@ async def post_init(application: Application) -> None:
   report = await run_db(_registry_validate)
   if report is not None:
     logger.info("LLM registry ok: %s model(s), default %s", len(report.models), report.default)
+    await clients_prepare()  # not on the first questions' time
   bot = application.bot
   await bot.set_my_commands(command_menu(settings.LANGUAGE_CODE))
   for code, _name in settings.LANGUAGES:

@@ -8,7 +8,8 @@ and so does a bulk `update()` of `active` (other bulk updates skip `updated_at` 
 The stamps of all the tables are read in one query, reused for at most `stamp_max_age()` seconds:
 one second, or 0 (every call) when CONTENT_RELOAD_SECONDS is 0, as in tests. So an edit made in
 another process (the admin) reaches the bot within a second, and writes made in this process
-call `stamps_reset()` so the next read sees them at once.
+call `stamps_reset()` so the next read sees them at once. Stamps read inside a transaction are
+never reused: what they count may still be rolled back.
 
 Cached rows are shared between threads: treat them as read-only.
 """
@@ -56,13 +57,17 @@ def stamps_fresh() -> bool:
 def stamps() -> dict[str, tuple]:
   """{table name: (rows, active rows, latest change)} for every cached table (one query at most)."""
   global _stamps, _stamps_at
-  if stamps_fresh():
+  # Inside a transaction they may count writes that will be rolled back (the admin's prompt
+  # preview): then they serve this read only and are never shared with other threads.
+  shared = not connection.in_atomic_block
+  if shared and stamps_fresh():
     return _stamps
   now = time.monotonic()
   with connection.cursor() as cursor:
     cursor.execute(_stamps_sql())
     values = {name: tuple(stamp) for name, *stamp in cursor.fetchall()}
-  _stamps, _stamps_at = values, now
+  if shared:
+    _stamps, _stamps_at = values, now
   return values
 
 

@@ -300,9 +300,11 @@ def content_reload_if_changed() -> LoadResult | None:
   recorded in the database (so a restart or a second process does not reload an unchanged file).
   An invalid file is logged once per change and the database is left as it is.
   """
-  path = content_path()
   now = time.monotonic()
-  if path is None or now - _watch.checked_at < settings.CONTENT_RELOAD_SECONDS:
+  if now - _watch.checked_at < settings.CONTENT_RELOAD_SECONDS:
+    return None  # checked a moment ago (the common case: cheaper than even building the path)
+  path = content_path()
+  if path is None:
     return None
   if not _watch_lock.acquire(blocking=False):
     return None  # another thread is checking or loading; it will pick the change up

@@ -55,6 +55,19 @@ def _content_isolation(settings):
 
 
 @pytest.fixture
+def cache_clock(monkeypatch):
+  """The content caches' clock (leads/cache.py), frozen later than any real read; tests move it."""
+  import time
+
+  from leads import cache
+
+  cache.stamps_reset()  # nothing read under another test's frozen clock looks fresh
+  now = [time.monotonic() + 3600]
+  monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+  return now
+
+
+@pytest.fixture
 def default_content(db):
   """The shipped content/default.yaml loaded into the test database (returns the LoadResult)."""
   from django.conf import settings

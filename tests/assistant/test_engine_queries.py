@@ -5,7 +5,6 @@ sent reply's id) run here on the test's own connection, so every query is counte
 prompts and models come from the process-wide caches (leads/cache.py), not from per-turn queries.
 """
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -68,15 +67,7 @@ def returning_customer(default_content, llm_model):
   _question("Здравствуйте! Чем вы занимаетесь?", 100)
 
 
-@pytest.fixture
-def clock(monkeypatch):
-  """The caches' clock, frozen unless a test moves it."""
-  now = [time.monotonic() + 3600]  # later than any real read so far
-  monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
-  return now
-
-
-def test_a_question_costs_a_bounded_number_of_queries(returning_customer, settings, clock):
+def test_a_question_costs_a_bounded_number_of_queries(returning_customer, settings, cache_clock):
   # given: production's reload interval; the content stamps were read a moment ago
   settings.CONTENT_RELOAD_SECONDS = 5
   cache.stamps()
@@ -89,11 +80,11 @@ def test_a_question_costs_a_bounded_number_of_queries(returning_customer, settin
   assert not [sql for sql in queries if any(table in sql for table in CACHED_TABLES)]
 
 
-def test_a_question_a_second_later_reads_the_stamps_once(returning_customer, settings, clock):
+def test_a_question_a_second_later_reads_the_stamps_once(returning_customer, settings, cache_clock):
   # given
   settings.CONTENT_RELOAD_SECONDS = 5
   cache.stamps()
-  clock[0] += 1.0
+  cache_clock[0] += 1.0
 
   # when
   queries = _question("Сколько стоит лендинг?", 200)

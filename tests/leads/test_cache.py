@@ -1,7 +1,5 @@
 """Process-wide caches of content rows: change stamps, their reuse window, rebuilds."""
 
-import time
-
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -12,15 +10,8 @@ from leads.models import FAQEntry
 from llm.models import Prompt
 from tests.factories import faq_factory, llm_model_factory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch):
-  """The caches' clock, frozen at a time later than any real read, moved by the test."""
-  now = [time.monotonic() + 3600]
-  monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
-  return now
+# Autocommit, as in the bot: stamps read inside a transaction are never reused.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_stamps_cover_every_cached_table_in_one_query(django_assert_num_queries):
@@ -59,7 +50,7 @@ def test_stamps_move_on_add_save_delete_and_bulk_deactivation():
   assert len(set(seen)) == 5
 
 
-def test_stamps_are_reused_for_at_most_a_second(settings, clock):
+def test_stamps_are_reused_for_at_most_a_second(settings, cache_clock):
   # given: production's reload interval
   settings.CONTENT_RELOAD_SECONDS = 5
   first = stamps()
@@ -67,10 +58,10 @@ def test_stamps_are_reused_for_at_most_a_second(settings, clock):
 
   # when / then: within the second the stamps are reused, then read again
   with CaptureQueriesContext(connection) as queries:
-    clock[0] += 0.99
+    cache_clock[0] += 0.99
     assert stamps() is first
     assert stamps_fresh()
-    clock[0] += 0.01
+    cache_clock[0] += 0.01
     assert stamps()["faq"] != first["faq"]
   assert len(queries) == 1
 
@@ -84,16 +75,16 @@ def test_a_shorter_reload_interval_shortens_the_reuse(settings):
   assert not stamps_fresh()  # 0: every call asks the database
 
 
-def test_a_read_from_the_future_is_not_fresh(settings, clock):
+def test_a_read_from_the_future_is_not_fresh(settings, cache_clock):
   # a frozen clock (tests) must not leave stamps that look fresh forever
   settings.CONTENT_RELOAD_SECONDS = 5
   stamps()
-  clock[0] -= 10
+  cache_clock[0] -= 10
 
   assert not stamps_fresh()
 
 
-def test_stamps_reset_makes_the_next_read_ask_again(settings, clock):
+def test_stamps_reset_makes_the_next_read_ask_again(settings, cache_clock):
   settings.CONTENT_RELOAD_SECONDS = 5
   stamps()
   assert stamps_fresh()
@@ -103,15 +94,17 @@ def test_stamps_reset_makes_the_next_read_ask_again(settings, clock):
   assert not stamps_fresh()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_stamps_reset_in_a_transaction_forgets_again_after_the_commit(settings, clock):
-  # given
+def test_stamps_reset_in_a_transaction_forgets_again_after_the_commit(settings, cache_clock):
+  # given: the stamps were read
   settings.CONTENT_RELOAD_SECONDS = 5
+  stamps()
+
+  # when: a transaction writes and resets them; meanwhile another thread reads (and keeps) them
   with transaction.atomic():
     faq_factory(key="a")
     stamps_reset()
-    # another thread reading now would see (and keep) the rows before the commit
-    stamps()
+    assert not stamps_fresh()
+    cache._stamps_at = cache_clock[0]  # what another thread's read of the old rows would leave
     assert stamps_fresh()
 
   # then: the commit forgets that read
@@ -119,7 +112,40 @@ def test_stamps_reset_in_a_transaction_forgets_again_after_the_commit(settings, 
   assert stamps()["faq"][0] == 1
 
 
-def test_cached_value_is_built_once_per_stamp(settings, clock):
+def test_stamps_read_inside_a_transaction_are_not_shared(settings, cache_clock):
+  # given: the stamps were read outside any transaction
+  settings.CONTENT_RELOAD_SECONDS = 5
+  before = stamps()
+
+  # when: a transaction that will be rolled back writes and reads (the admin's prompt preview)
+  with transaction.atomic():
+    faq_factory(key="draft")
+    assert stamps()["faq"][0] == before["faq"][0] + 1
+    transaction.set_rollback(True)
+
+  # then: other readers keep the stamps of committed rows
+  assert stamps() is before
+
+
+def test_a_rolled_back_draft_is_never_served(settings, cache_clock):
+  # given: the FAQ was read
+  from leads.selectors import faq_search
+
+  settings.CONTENT_RELOAD_SECONDS = 5
+  faq_factory(key="price", question="Сколько стоит сайт?")
+  assert [e.key for e, _s in faq_search(query="доставка", language="ru")] == []
+
+  # when: a draft entry is searched inside a transaction that is rolled back
+  with transaction.atomic():
+    faq_factory(key="draft", question="Есть ли доставка?")
+    assert [e.key for e, _s in faq_search(query="доставка", language="ru")] == ["draft"]
+    transaction.set_rollback(True)
+
+  # then
+  assert [e.key for e, _s in faq_search(query="доставка", language="ru")] == []
+
+
+def test_cached_value_is_built_once_per_stamp(settings, cache_clock):
   # given
   settings.CONTENT_RELOAD_SECONDS = 5
   builds = []
@@ -130,7 +156,7 @@ def test_cached_value_is_built_once_per_stamp(settings, clock):
   assert faqs.get() == 1
   assert faqs.peek() == 1
   faq_factory(key="a")
-  clock[0] += 1
+  cache_clock[0] += 1
   assert faqs.peek() is None  # the stamps are a second old: unknown without asking
   assert faqs.get() == 2
   assert len(builds) == 2
@@ -152,7 +178,7 @@ def test_cached_value_follows_only_its_own_tables(settings):
   assert prompts.get() == 2
 
 
-def test_peek_is_none_when_a_table_moved_since_the_value_was_built(settings, clock):
+def test_peek_is_none_when_a_table_moved_since_the_value_was_built(settings, cache_clock):
   settings.CONTENT_RELOAD_SECONDS = 5
   faqs = Cached("faq", build=lambda: "rows")
   assert faqs.peek() is None  # never built

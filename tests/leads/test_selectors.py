@@ -1,11 +1,10 @@
 """Reads for the engine: FAQ and catalog retrieval, scenarios, customers and leads."""
 
 import math
-import time
 
 import pytest
 
-from leads import cache, selectors
+from leads import selectors
 from leads.content import content_load
 from leads.models import CatalogService, FAQEntry, Lead
 from leads.selectors import (
@@ -314,15 +313,8 @@ def test_catalog_service_rows_come_back_as_model_instances():
 
 
 # --- caching ------------------------------------------------------------------------------------
-@pytest.fixture
-def clock(monkeypatch):
-  """The content caches' clock, frozen later than any real read, moved by the test."""
-  now = [time.monotonic() + 3600]
-  monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
-  return now
-
-
-def test_an_edit_from_another_process_applies_within_a_second(settings, clock):
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_from_another_process_applies_within_a_second(settings, cache_clock):
   # given: production's reload interval; the FAQ was read a moment ago
   settings.CONTENT_RELOAD_SECONDS = 5
   entry = faq_factory(key="price", question="Сколько стоит сайт?")
@@ -334,11 +326,12 @@ def test_an_edit_from_another_process_applies_within_a_second(settings, clock):
 
   # then: the cached rows serve for at most a second more
   assert keys(faq_search(query="гарантия", language="ru")) == []
-  clock[0] += 1
+  cache_clock[0] += 1
   assert keys(faq_search(query="гарантия", language="ru")) == ["price"]
 
 
-def test_a_content_file_reload_applies_at_once(settings, clock, write_content):
+@pytest.mark.django_db(transaction=True)
+def test_a_content_file_reload_applies_at_once(settings, cache_clock, write_content):
   # given: production's reload interval; the shipped-like content was read
   settings.CONTENT_RELOAD_SECONDS = 5
   path = write_content()
@@ -357,7 +350,8 @@ def test_a_content_file_reload_applies_at_once(settings, clock, write_content):
   assert keys(faq_search(query="доставка курьером", language="ru")) == ["delivery"]
 
 
-def test_cached_rows_are_shared_between_calls(settings, clock, django_assert_num_queries):
+@pytest.mark.django_db(transaction=True)
+def test_cached_rows_are_shared_between_calls(settings, cache_clock, django_assert_num_queries):
   settings.CONTENT_RELOAD_SECONDS = 5
   service_factory(slug="landing", name="Лендинг")
   faq_factory(key="price", question="Сколько стоит сайт?")

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from assistant.db import run_db
-from llm.client import client_for, complete
+from llm.client import client_for, clients_prepare, complete
 from llm.crypto import encrypt_api_key
 from llm.errors import LLMKeyError, LLMUnavailable
 from llm.models import LLMModel
@@ -490,3 +490,22 @@ async def test_completed_stream_is_not_repeated(llm_model, fake_llm):
   await complete(messages=ASK, stream=on_text)
 
   assert seen == ["Done. "]
+
+
+async def test_clients_are_prepared_before_the_first_question(llm_model, fake_llm, settings):
+  # given: a second active model whose key can't be read with the current master key
+  await run_db(
+    llm_model_factory,
+    provider_model_name="broken/key",
+    base_url=fake_llm.base_url,
+    encrypted_api_key=Fernet(Fernet.generate_key()).encrypt(b"sk-other").decode(),
+  )
+
+  # when
+  built = await clients_prepare()
+
+  # then: the readable one is built and reused by the first answer; the other is skipped
+  assert built == 1
+  prepared = client_for(ModelSpec.from_model(llm_model))
+  await complete(messages=ASK)
+  assert client_for(ModelSpec.from_model(llm_model)) is prepared

@@ -1,5 +1,4 @@
 import logging
-import time
 
 import pytest
 
@@ -212,14 +211,13 @@ def test_registry_validate_without_models_warns(caplog):
 
 # --- caching --------------------------------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
-async def test_specs_checked_less_than_a_second_ago_need_no_orm_thread(settings, monkeypatch):
+async def test_specs_checked_less_than_a_second_ago_need_no_orm_thread(
+  settings, monkeypatch, cache_clock
+):
   # given: production's reload interval, a frozen clock, the specs loaded once
-  from leads import cache
   from llm import registry
 
   settings.CONTENT_RELOAD_SECONDS = 5
-  now = [time.monotonic() + 3600]
-  monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
   await run_db(llm_model_factory, provider_model_name="c/1")
   first = await registry.registry_specs()
   trips = []
@@ -234,6 +232,6 @@ async def test_specs_checked_less_than_a_second_ago_need_no_orm_thread(settings,
   # when / then: within the second the snapshot is served as it is, later it is checked again
   assert await registry.registry_specs() is first
   assert trips == []
-  now[0] += 1
+  cache_clock[0] += 1
   assert await registry.registry_specs() == first
   assert trips == ["specs_load"]
