@@ -19,6 +19,7 @@ FILE_WHEN = ["S", "M", "H", "D", "midnight", *(f"W{day}" for day in range(7))]
 NOISY_LOGGERS = [
   "httpx",
   "httpcore",
+  "aiohttp",
   "hpack",
   "telegram",
   "openai",

@@ -181,6 +181,8 @@ TELEGRAM_READ_TIMEOUT = env.float("TELEGRAM_READ_TIMEOUT", 10.0, minimum=0.1)
 TELEGRAM_POOL_TIMEOUT = env.float("TELEGRAM_POOL_TIMEOUT", 30.0, minimum=0.1)
 TELEGRAM_CONNECTION_POOL_SIZE = env.int("TELEGRAM_CONNECTION_POOL_SIZE", 16, minimum=1)
 TELEGRAM_POLL_TIMEOUT = env.int("TELEGRAM_POLL_TIMEOUT", 10, minimum=0)
+# The bot's event loop: uvloop (faster) or Python's own asyncio loop (e.g. for debugging).
+BOT_EVENT_LOOP = env.choice("BOT_EVENT_LOOP", "uvloop", ["uvloop", "asyncio"])
 # Graceful stop: seconds to finish replies in progress before giving up.
 TELEGRAM_SHUTDOWN_TIMEOUT = env.float("TELEGRAM_SHUTDOWN_TIMEOUT", 30.0, minimum=0)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -58,6 +59,7 @@ class Result:
   p95: float
   overhead: float  # median end-to-end minus the LLM's own latency
   order_kept: bool | None = None
+  cpu_per_reply: float = 0.0  # the bot process's CPU seconds per answer, push to last answer
 
 
 def main() -> None:
@@ -65,27 +67,29 @@ def main() -> None:
   parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
   parser.add_argument("--customers", type=int, default=300)
   parser.add_argument("--llm-delay", type=float, default=1.0)
+  parser.add_argument(
+    "--only", help='Run only these scenarios (comma-separated names, e.g. "burst,single customer").'
+  )
+  parser.add_argument(
+    "--profile", metavar="DIR", help="Record each scenario's bot with py-spy into DIR (SVG)."
+  )
   args = parser.parse_args()
   env = _environment(args.db)
   _prepare_database(env, args.db)
-  results = [
-    _run("single customer", env, customers=1, delay=args.llm_delay),
-    _run("burst", env, customers=args.customers, delay=args.llm_delay),
-    _run("order (3 messages each)", env, customers=100, delay=args.llm_delay, messages=3),
-    _run(
-      "one at a time",
-      env,
-      customers=20,
-      delay=args.llm_delay,
-      extra={"TELEGRAM_MAX_CONCURRENT_UPDATES": "1"},
-    ),  # fmt: skip
-    _run(
+  scenarios = [
+    ("single customer", {"customers": 1}),
+    ("burst", {"customers": args.customers}),
+    ("order (3 messages each)", {"customers": 100, "messages": 3}),
+    ("one at a time", {"customers": 20, "extra": {"TELEGRAM_MAX_CONCURRENT_UPDATES": "1"}}),
+    (
       "burst, 30 msg/s limit",
-      env,
-      customers=args.customers,
-      delay=args.llm_delay,
-      extra={"TELEGRAM_RATE_LIMIT_PER_SECOND": "30"},
-    ),  # fmt: skip
+      {"customers": args.customers, "extra": {"TELEGRAM_RATE_LIMIT_PER_SECOND": "30"}},
+    ),
+  ]
+  results = [
+    _run(name, env, delay=args.llm_delay, profile=args.profile, **kwargs)
+    for name, kwargs in scenarios
+    if not args.only or name in args.only.split(",")
   ]
   _print_table(args, results)
 
@@ -174,6 +178,7 @@ def _run(
   delay: float,
   messages: int = 1,
   extra: dict[str, str] | None = None,
+  profile: str | None = None,
 ) -> Result:
   print(f"== {name}: {customers} customers x {messages}", file=sys.stderr, flush=True)
   users = [FIRST_USER + n for n in range(customers)]
@@ -190,6 +195,7 @@ def _run(
     "TELEGRAM_API_BASE_URL": telegram.base_url,
   }
   bot = subprocess.Popen([sys.executable, "manage.py", "runbot"], cwd=ROOT, env=run_env)
+  spy = None
   try:
     _wait(lambda: len(telegram.calls("getUpdates")) >= 1, 60)
     pushed: dict[int, list[float]] = {}
@@ -197,14 +203,49 @@ def _run(
       for user in users:
         telegram.push_update(telegram.updates.text(f"user {user} question {n}", user_id=user))
         pushed.setdefault(user, []).append(time.monotonic())
+    if profile:
+      spy = _profile(bot.pid, Path(profile) / f"{name.split(',')[0].replace(' ', '_')}.txt")
     last_push = time.monotonic()
+    cpu_before = _cpu_seconds(bot.pid)
     answers = _wait_answers(telegram, customers * messages, timeout=max(120, customers * delay * 2))
+    cpu = _cpu_seconds(bot.pid) - cpu_before
   finally:
+    if spy is not None:
+      spy.send_signal(signal.SIGINT)  # py-spy writes its flame graph and exits
+      spy.wait(60)
     bot.terminate()
     bot.wait(60)
     telegram.stop()
     llm.stop()
-  return _measure(name, users, pushed, last_push, answers, llm, delay, messages)
+  result = _measure(name, users, pushed, last_push, answers, llm, delay, messages)
+  result.cpu_per_reply = cpu / (customers * messages)
+  return result
+
+
+def _cpu_seconds(pid: int) -> float:
+  """User + system CPU seconds of the process, all its threads together (Linux /proc)."""
+  fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+  return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _profile(pid: int, svg: Path) -> subprocess.Popen:
+  """py-spy (pip install py-spy) sampling the bot's busy threads: collapsed stacks per thread."""
+  svg.parent.mkdir(parents=True, exist_ok=True)
+  command = [
+    "py-spy",
+    "record",
+    "-f",
+    "raw",
+    "--threads",
+    "--gil",
+    "-r",
+    "200",
+    "-p",
+    str(pid),
+    "-o",
+    str(svg),
+  ]
+  return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 
 def _wait(condition, timeout: float) -> None:
@@ -277,8 +318,8 @@ def _order_kept(users: list[int], llm: FakeOpenAIServer, messages: int) -> bool:
 def _print_table(args: argparse.Namespace, results: list[Result]) -> None:
   print(f"\n{args.db}, LLM answers after {args.llm_delay:.1f} s\n")
   print("| scenario | customers | replies/s | all answered | after the last message | p50 | p95 "
-        "| bot overhead (p50 − LLM) | per-chat order |")  # fmt: skip
-  print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        "| bot overhead (p50 − LLM) | bot CPU per reply | per-chat order |")  # fmt: skip
+  print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
   for r in results:
     replies = r.customers * (3 if r.order_kept is not None else 1)
     order = "—" if r.order_kept is None else ("kept" if r.order_kept else "BROKEN")
@@ -288,7 +329,7 @@ def _print_table(args: argparse.Namespace, results: list[Result]) -> None:
     print(
       f"| {r.name} | {r.customers} | {replies / r.seconds:.0f} | {r.seconds:.2f} s "
       f"| {r.after_last:.2f} s | {r.p50:.2f} s | {r.p95:.2f} s | {overhead} "
-      f"| {order} |"
+      f"| {r.cpu_per_reply * 1000:.1f} ms | {order} |"
     )
 
 

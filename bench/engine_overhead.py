@@ -56,9 +56,11 @@ async def _run(args: argparse.Namespace) -> None:
   from django.db import connection
 
   from assistant.db import run_db
+  from llm.client import clients_close, clients_long_lived
   from tests.fakes.openai_server import FakeOpenAIServer
 
   server = FakeOpenAIServer().start()
+  clients_long_lived()  # as in the bot: the LLM client's aiohttp transport
   try:
     await run_db(_prepare, server.base_url)
     update_ids = itertools.count(int(time.time() * 1000) * 1000)
@@ -72,6 +74,7 @@ async def _run(args: argparse.Namespace) -> None:
       rows.append((label, overheads))
     rss = await _rss_growth(update_ids, server, args.warmup, args.rss_turns)
   finally:
+    await clients_close()
     server.stop()
   _print(args, connection.vendor, rows, rss)
 

@@ -16,15 +16,16 @@ from assistant.db import run_db
 from bot.chatlock import ChatLock, PostgresChatLock, postgres_connect_kwargs
 from bot.groups import group_setup
 from bot.handlers import ENGINE_KEY, Engine, register_handlers
+from bot.http import AiohttpRequest
 from bot.processor import ChatOrderedUpdateProcessor
 from bot.services import processed_update_prune
 from bot.slots import RequestSlots
-from llm.client import clients_prepare
+from llm.client import clients_close, clients_long_lived, clients_prepare
 
 logger = logging.getLogger(__name__)
 
 # Loggers that print request URLs, which contain the bot token, at INFO/DEBUG.
-NOISY_LOGGERS = ("httpx", "httpcore", "telegram", "hpack", "tornado.access")
+NOISY_LOGGERS = ("httpx", "httpcore", "aiohttp", "telegram", "hpack", "tornado.access")
 # Methods that send no message: Telegram's message limits do not apply to them.
 UNLIMITED_METHODS = {"sendChatAction", "answerCallbackQuery"}
 # Hints that wait behind every message for a free request slot.
@@ -62,6 +63,17 @@ class BotRateLimiter(AIORateLimiter):
 class BotApplication(Application):
   """An Application whose stop() also finishes every update already accepted (graceful stop)."""
 
+  transports: tuple[AiohttpRequest, ...] = ()  # set by build_application
+
+  async def initialize(self) -> None:
+    try:
+      await super().initialize()
+    except BaseException:
+      # A failed start (rejected token, no network) skips PTB's shutdown of the bot: close our
+      # HTTP sessions here, or they are reported as leaked when the process exits.
+      await asyncio.gather(*(transport.shutdown() for transport in self.transports))
+      raise
+
   async def stop(self) -> None:
     await super().stop()
     processor = self.update_processor
@@ -88,18 +100,21 @@ def build_application(
   per chat (webhook workers behind a load balancer, PostgreSQL only).
   """
   quiet_library_loggers()
+  transports = (
+    bot_request(pool_size=settings.TELEGRAM_CONNECTION_POOL_SIZE),
+    # One long poll at a time; it waits up to the poll timeout for updates, then answers.
+    bot_request(
+      pool_size=1, read_timeout=settings.TELEGRAM_READ_TIMEOUT + settings.TELEGRAM_POLL_TIMEOUT
+    ),
+  )
   application = (
     ApplicationBuilder()
     .application_class(BotApplication)
     .token(token)
     .base_url(base_url)
     .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
-    .connect_timeout(settings.TELEGRAM_CONNECT_TIMEOUT)
-    .read_timeout(settings.TELEGRAM_READ_TIMEOUT)
-    .write_timeout(settings.TELEGRAM_READ_TIMEOUT)
-    .pool_timeout(settings.TELEGRAM_POOL_TIMEOUT)
-    .connection_pool_size(settings.TELEGRAM_CONNECTION_POOL_SIZE)
-    .get_updates_read_timeout(settings.TELEGRAM_READ_TIMEOUT + settings.TELEGRAM_POLL_TIMEOUT)
+    .request(transports[0])
+    .get_updates_request(transports[1])
     .rate_limiter(rate_limiter())
     # Bounded: when the bot is saturated, fetching pauses and Telegram keeps the updates.
     .update_queue(asyncio.Queue(maxsize=settings.TELEGRAM_MAX_PENDING_UPDATES))
@@ -108,6 +123,7 @@ def build_application(
     .post_shutdown(post_shutdown)
     .build()
   )
+  application.transports = transports
   application.bot_data[ENGINE_KEY] = engine if engine is not None else _default_engine()
   register_handlers(application)
   return application
@@ -117,6 +133,16 @@ def _default_engine() -> ModuleType:
   from assistant import engine
 
   return engine
+
+
+def bot_request(*, pool_size: int, read_timeout: float | None = None) -> AiohttpRequest:
+  """Bot API transport (bot/http.py) with the TELEGRAM_*_TIMEOUT settings."""
+  return AiohttpRequest(
+    connection_pool_size=pool_size,
+    connect_timeout=settings.TELEGRAM_CONNECT_TIMEOUT,
+    read_timeout=read_timeout or settings.TELEGRAM_READ_TIMEOUT,
+    pool_timeout=settings.TELEGRAM_POOL_TIMEOUT,
+  )
 
 
 def rate_limiter() -> BotRateLimiter:
@@ -163,6 +189,7 @@ def command_menu(language: str) -> list[BotCommand]:
 
 async def post_init(application: Application) -> None:
   """Start-up: check the LLM registry, publish the command menus, prune old update ids."""
+  clients_long_lived()  # this loop closes its LLM clients in post_shutdown
   report = await run_db(_registry_validate)
   if report is not None:
     logger.info("LLM registry ok: %s model(s), default %s", len(report.models), report.default)
@@ -186,4 +213,5 @@ def _registry_validate() -> Any:
 
 async def post_shutdown(application: Application) -> None:
   """Last words: everything in flight was answered (BotApplication.stop drained it)."""
+  await clients_close()
   logger.info("Telegram bot stopped")

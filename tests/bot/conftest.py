@@ -42,6 +42,7 @@ async def running_bot(server: FakeTelegramServer, **kwargs) -> AsyncIterator[App
   finally:
     await application.updater.stop()
     await application.stop()
+    await application.post_shutdown(application)  # as run_polling does
     await application.shutdown()
 
 

@@ -17,6 +17,7 @@ from bot.application import (
 from bot.chatlock import ChatLock, PostgresChatLock
 from bot.handlers import on_error
 from llm.errors import RegistryError
+from tests.fakes.telegram_server import DEFAULT_TOKEN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -218,3 +219,18 @@ def test_default_lock_database_comes_from_settings(settings):
   else:
     with pytest.raises(ValueError, match="needs PostgreSQL"):
       update_processor(cross_process_lock=True)
+
+
+async def test_a_failed_start_closes_the_bot_api_sessions(unused_tcp_port):
+  # given: nothing listens where the Bot API should be
+  application = build_application(
+    token=DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{unused_tcp_port}/bot"
+  )
+
+  # when
+  with pytest.raises(NetworkError):
+    await application.initialize()
+
+  # then: both HTTP sessions (messages, long polls) are closed, none leaks
+  assert len(application.transports) == 2
+  assert all(transport._session.closed for transport in application.transports)

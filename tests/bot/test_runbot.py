@@ -13,7 +13,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from telegram.error import InvalidToken, NetworkError
 
-from bot.management.commands.runbot import ALLOWED_UPDATES, startup_error, token_check
+from bot.management.commands.runbot import (
+  ALLOWED_UPDATES,
+  new_event_loop,
+  startup_error,
+  token_check,
+)
 from tests.fakes.telegram_server import DEFAULT_TOKEN
 
 
@@ -225,3 +230,31 @@ def test_startup_errors_become_clear_command_errors(error, message, code):
 
   assert message in str(command_error)
   assert command_error.returncode == code
+
+
+def test_the_bot_runs_on_uvloop_by_default(settings):
+  import uvloop
+
+  loop = new_event_loop()
+  try:
+    assert isinstance(loop, uvloop.Loop)
+  finally:
+    loop.close()
+
+
+def test_bot_event_loop_asyncio_picks_pythons_own_loop(settings):
+  import uvloop
+
+  settings.BOT_EVENT_LOOP = "asyncio"
+  loop = new_event_loop()
+  try:
+    assert not isinstance(loop, uvloop.Loop)
+  finally:
+    loop.close()
+
+
+def test_uvloop_missing_is_a_clear_error(settings, monkeypatch):
+  monkeypatch.setitem(sys.modules, "uvloop", None)  # what an interpreter without it would do
+
+  with pytest.raises(CommandError, match="BOT_EVENT_LOOP=asyncio"):
+    new_event_loop()

@@ -6,7 +6,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from assistant.db import run_db
-from llm.client import client_for, clients_prepare, complete
+from llm.client import (
+  client_for,
+  clients_close,
+  clients_long_lived,
+  clients_prepare,
+  complete,
+)
 from llm.crypto import encrypt_api_key
 from llm.errors import LLMKeyError, LLMUnavailable
 from llm.models import LLMModel
@@ -509,3 +515,38 @@ async def test_clients_are_prepared_before_the_first_question(llm_model, fake_ll
   prepared = client_for(ModelSpec.from_model(llm_model))
   await complete(messages=ASK)
   assert client_for(ModelSpec.from_model(llm_model)) is prepared
+
+
+async def test_a_long_lived_loop_uses_aiohttp_and_closes_its_clients(llm_model, fake_llm):
+  # given: the bot marks its loop
+  clients_long_lived()
+  spec = ModelSpec.from_model(llm_model)
+
+  # when: answers, plain and streamed, go through the client built for this loop
+  plain = await complete(messages=ASK)
+  fake_llm.enqueue(stream_chunks=["Streamed ", "answer."])
+  seen = []
+
+  async def on_text(text: str) -> None:
+    seen.append(text)
+
+  streamed = await complete(messages=ASK, stream=on_text)
+  client = client_for(spec)
+
+  # then: the aiohttp transport carried them; closing frees the client
+  assert type(client._client._transport).__name__ == "AiohttpTransport"
+  assert plain.text and streamed.text == "Streamed answer."
+  assert seen
+  assert await clients_close() == 1
+  assert client.is_closed()
+  assert await clients_close() == 0  # nothing left; the loop is no longer marked
+  fresh = client_for(spec)
+  assert type(fresh._client._transport).__name__ != "AiohttpTransport"
+  await clients_close()
+
+
+async def test_other_loops_keep_the_sdks_default_transport(llm_model):
+  client = client_for(ModelSpec.from_model(llm_model))
+
+  assert type(client._client._transport).__name__ != "AiohttpTransport"
+  assert await clients_close() == 1
