@@ -108,7 +108,7 @@ elif _db["ENGINE"] == "memory.sqlite_backend":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # ORM worker threads for the async bot (assistant.db.run_db); keep <= DB_POOL_MAX_SIZE. More
 # threads only fight over the GIL with the event loop (docs/benchmarks.md, Telegram throughput).
-DB_THREADS = env.int("DB_THREADS", 4, minimum=1)
+DB_THREADS = env.int("DB_THREADS", 2, minimum=1)
 
 # --- Auth, i18n, static -------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

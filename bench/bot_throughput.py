@@ -71,7 +71,9 @@ def main() -> None:
     "--only", help='Run only these scenarios (comma-separated names, e.g. "burst,single customer").'
   )
   parser.add_argument(
-    "--profile", metavar="DIR", help="Record each scenario's bot with py-spy into DIR (SVG)."
+    "--profile",
+    metavar="DIR",
+    help="Record each scenario's bot with py-spy into DIR (GIL-holding stacks, raw format).",
   )
   args = parser.parse_args()
   env = _environment(args.db)
@@ -211,7 +213,7 @@ def _run(
     cpu = _cpu_seconds(bot.pid) - cpu_before
   finally:
     if spy is not None:
-      spy.send_signal(signal.SIGINT)  # py-spy writes its flame graph and exits
+      spy.send_signal(signal.SIGINT)  # py-spy writes its samples and exits
       spy.wait(60)
     bot.terminate()
     bot.wait(60)
@@ -228,23 +230,11 @@ def _cpu_seconds(pid: int) -> float:
   return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _profile(pid: int, svg: Path) -> subprocess.Popen:
+def _profile(pid: int, out: Path) -> subprocess.Popen:
   """py-spy (pip install py-spy) sampling the bot's busy threads: collapsed stacks per thread."""
-  svg.parent.mkdir(parents=True, exist_ok=True)
-  command = [
-    "py-spy",
-    "record",
-    "-f",
-    "raw",
-    "--threads",
-    "--gil",
-    "-r",
-    "200",
-    "-p",
-    str(pid),
-    "-o",
-    str(svg),
-  ]
+  out.parent.mkdir(parents=True, exist_ok=True)
+  options = ["-f", "raw", "--threads", "--gil", "-r", "200", "-p", str(pid), "-o", str(out)]
+  command = ["py-spy", "record", *options]
   return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 

@@ -40,7 +40,12 @@ def customer_upsert(
   last_name: str = "",
   language_code: str = "",
 ) -> tuple[Customer, bool]:
-  """The customer behind a channel user, created on first contact; profile names kept fresh."""
+  """The customer behind a channel user, created on first contact; profile names kept fresh.
+
+  The returned customer's `previously_seen_at` is `last_seen_at` as it was before this call (None
+  for a new customer): `last_seen_at` moves on every message at least LAST_SEEN_PRECISION apart,
+  so a customer previously seen long ago sent nothing in between.
+  """
   names = {"username": username[:100], "first_name": first_name[:200], "last_name": last_name[:200]}
   now = timezone.now()
   customer = Customer.objects.filter(channel=channel, external_id=external_id).first()
@@ -58,7 +63,9 @@ def customer_upsert(
       customer = Customer.objects.get(channel=channel, external_id=external_id)
     else:
       logger.info("New customer #%s on %s (language %s)", customer.pk, channel, customer.language)
+      customer.previously_seen_at = None
       return customer, True
+  customer.previously_seen_at = customer.last_seen_at
   changed = [field for field, value in names.items() if value and getattr(customer, field) != value]
   for field in changed:
     setattr(customer, field, names[field])

@@ -93,7 +93,8 @@ def context_build(
   `max_messages` (MAX_CONTEXT_MESSAGES), `max_chars` (MAX_CONTEXT_LENGTH) and `max_tokens`
   (or the budget derived from `model.context_window`). Background: when LONG_TERM_MEMORY_ENABLED,
   the customer's earlier messages in this chat that match `query`, not already in the history
-  (with `query_vector` from memory.search_embeddings.query_vector, also by meaning).
+  (with `query_vector` from memory.search_embeddings.query_vector, also by meaning); not searched
+  when the history already holds the whole private chat.
 
   In groups the history is the participant's own thread with the bot (their addressed messages
   and the answers to them), and `shared` holds the group's latest messages of everyone.
@@ -114,7 +115,16 @@ def context_build(
     from memory.groups import shared_context_add
 
     shared_context_add(context, chat=chat, thread_id=thread_id, exclude=set(exclude_message_ids))
-  if settings.LONG_TERM_MEMORY_ENABLED and query.strip():
+  # A private chat whose every message is already in the history has no earlier ones to find
+  # (most conversations are short): skip the search.
+  whole_chat = (
+    not group
+    and not chat.is_forum
+    and thread_id is None
+    and len(rows) < limit
+    and len(context.history_ids) == len(rows)
+  )
+  if settings.LONG_TERM_MEMORY_ENABLED and query.strip() and not whole_chat:
     tokens_left = None if token_budget is None else max(token_budget - context.tokens, 0)
     _add_background(
       context,

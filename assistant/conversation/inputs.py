@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from assistant.conversation.context import TurnContext
 from assistant.types import Reply
+from leads.services import LAST_SEEN_PRECISION
 from memory.models import Message
 
 # C0 and C1 control characters except tab and newline (they are layout, not noise).
@@ -40,6 +41,9 @@ def flood_check(ctx: TurnContext) -> list[Reply] | None:
   """None when the customer writes at a normal pace; else one notice per window, then silence."""
   now = timezone.now()
   window = dt.timedelta(seconds=settings.FLOOD_WINDOW_SECONDS)
+  previously = getattr(ctx.customer, "previously_seen_at", now)
+  if previously is None or previously < now - window - LAST_SEEN_PRECISION:
+    return None  # nothing else from them in the window (customer_upsert): no need to count
   # A read on the (customer, -created_at) index; it counts what is stored, so restarts don't reset it.
   # Group talk not addressed to the bot is stored but does not count: it asks nothing of us.
   recent = Message.objects.filter(

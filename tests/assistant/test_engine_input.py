@@ -156,6 +156,42 @@ def test_flood_is_per_customer(settings):
   assert not other[0].text.startswith("You're sending messages too fast.")
 
 
+def test_a_customer_back_after_a_pause_is_not_counted(settings):
+  # given: an earlier burst, long ago (the window and last_seen_at's precision have passed)
+  import datetime as dt
+
+  from django.db import connection
+  from django.test.utils import CaptureQueriesContext
+  from django.utils import timezone
+
+  settings.FLOOD_MAX_MESSAGES = 1
+  say("/help")
+  say("/help")
+  long_ago = timezone.now() - dt.timedelta(seconds=settings.FLOOD_WINDOW_SECONDS + 120)
+  Message.objects.update(created_at=long_ago)
+  type(customer()).objects.update(last_seen_at=long_ago)
+
+  # when
+  with CaptureQueriesContext(connection) as queries:
+    replies = say("/help")
+
+  # then: answered, and no flood count was needed
+  assert not replies[0].text.startswith("You're sending messages too fast.")
+  assert not [q["sql"] for q in queries if "COUNT(" in q["sql"]]
+
+
+def test_a_customer_seen_within_the_window_is_counted(settings):
+  # given: seen a moment ago, so their earlier messages may be in the window
+  settings.FLOOD_MAX_MESSAGES = 1
+  say("/help")
+
+  # when
+  replies = say("/help")
+
+  # then
+  assert replies[0].text.startswith("You're sending messages too fast.")
+
+
 GROUP = ChatRef(external_id="-100", type="group", title="Team")
 
 

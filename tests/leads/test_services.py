@@ -221,3 +221,19 @@ def test_feedback_rate_comment_and_free_feedback():
   assert missing is None
   assert (free.rating, free.message) == (0, None)
   assert Feedback.objects.count() == 2
+
+
+def test_customer_upsert_tells_when_the_customer_was_seen_before():
+  # given
+  new, _created = customer_upsert(channel="telegram", external_id="501")
+  earlier = timezone.now() - dt.timedelta(hours=3)
+  Customer.objects.filter(pk=new.pk).update(last_seen_at=earlier)
+
+  # when
+  again, created = customer_upsert(channel="telegram", external_id="501")
+
+  # then: the previous value, while last_seen_at moved on
+  assert new.previously_seen_at is None
+  assert not created
+  assert again.previously_seen_at == earlier
+  assert again.last_seen_at > earlier
