@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 logger = logging.getLogger(__name__)
+
+_DEFAULT = type(BaseRequest.DEFAULT_NONE)  # PTB's DefaultValue
 
 CONNECT_TIMEOUT = (
   "Timed out waiting for a connection to the Bot API (all busy, or the server does not answer); "
@@ -74,9 +77,10 @@ class AiohttpRequest(BaseRequest):
   ) -> tuple[int, bytes]:
     if self._session is None or self._session.closed:
       raise RuntimeError("This AiohttpRequest is not initialized")
-    read = self._read if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout
-    connect = self._connect if connect_timeout is BaseRequest.DEFAULT_NONE else connect_timeout
-    pool = self._pool if pool_timeout is BaseRequest.DEFAULT_NONE else pool_timeout
+    # A DefaultValue (PTB's "not given") means this request's own default.
+    read = self._read if isinstance(read_timeout, _DEFAULT) else read_timeout
+    connect = self._connect if isinstance(connect_timeout, _DEFAULT) else connect_timeout
+    pool = self._pool if isinstance(pool_timeout, _DEFAULT) else pool_timeout
     waiting = None if pool is None and connect is None else (pool or 0) + (connect or 0)
     timeout = aiohttp.ClientTimeout(
       total=None, connect=waiting, sock_connect=connect, sock_read=read
@@ -84,9 +88,11 @@ class AiohttpRequest(BaseRequest):
     kwargs: dict[str, Any] = {"timeout": timeout}
     if request_data is not None and request_data.contains_files:
       kwargs["data"] = _form(request_data)
-    elif request_data is not None and request_data.json_parameters:
-      kwargs["data"] = request_data.url_encoded_parameters()
-      kwargs["headers"] = {"Content-Type": "application/x-www-form-urlencoded"}
+    elif request_data is not None:
+      parameters = request_data.json_parameters  # JSON-encodes every value: once
+      if parameters:
+        kwargs["data"] = urlencode(parameters)
+        kwargs["headers"] = {"Content-Type": "application/x-www-form-urlencoded"}
     try:
       async with self._session.request(method, url, **kwargs) as response:
         return response.status, await response.read()
