@@ -94,6 +94,11 @@ elif _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.post
   # psycopg's connection pool: ORM threads (assistant.db.run_db) return connections after each
   # call, so the bot holds none while the LLM works, and reconnecting costs nothing.
   _db["CONN_MAX_AGE"] = 0
+  if env.bool("DB_PREPARED_STATEMENTS", True):
+    # Parameters bound by the server, and a statement run twice on a connection is prepared
+    # there: the bot's few hot statements skip parsing and planning (their share of a turn).
+    # Off for PgBouncer in transaction mode before 1.21 (it can't follow prepared statements).
+    _db.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
   _db.setdefault("OPTIONS", {})["pool"] = {
     "min_size": 1,
     "max_size": env.int("DB_POOL_MAX_SIZE", 20, minimum=2),

@@ -45,8 +45,12 @@ def main() -> None:
   parser.add_argument("--rss-turns", type=int, default=20_000)
   parser.add_argument("--warmup", type=int, default=2_000)
   args = parser.parse_args()
-  # Every bench turn is a new question from the same few people: no flood limit, no budget.
-  os.environ.update(FLOOD_MAX_MESSAGES="100000000", DAILY_TOKEN_BUDGET="0", LLM_STREAMING="false")
+  # Every bench turn is a new question from the same few people: no budget and no flood limit,
+  # but the flood count still runs. Over the default window (60 s) it would read every message
+  # of the last minute (~6,000 at the bench's pace) where production's default limit (20)
+  # stops it at 21 rows; over a 1-second window it reads ~100, still more than production.
+  os.environ.update(FLOOD_MAX_MESSAGES="100000000", FLOOD_WINDOW_SECONDS="1")
+  os.environ.update(DAILY_TOKEN_BUDGET="0", LLM_STREAMING="false")
   os.environ.update(LLM_MODELS_SOURCE="db", LONG_TERM_MEMORY_ENABLED="true")
   django_start(args.db)
   from django.core.management import call_command

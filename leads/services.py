@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from assistant.prepared import PreparedQuery
 from leads.contacts import mask_email, mask_phone
 from leads.models import CatalogService, Customer, Feedback, Lead
 from leads.selectors import lead_get_open
@@ -18,6 +19,12 @@ logger = logging.getLogger(__name__)
 
 MAX_ANSWER_CHARS = 500  # one scenario answer; longer free text is cut
 LAST_SEEN_PRECISION = dt.timedelta(minutes=1)
+# Every message looks its sender up: compiled once (unique on channel + external id).
+_CUSTOMER_BY_EXTERNAL_ID = PreparedQuery(
+  lambda p: Customer.objects.filter(
+    channel=p.str("channel"), external_id=p.str("external_id")
+  ).order_by()[:1]
+)
 
 
 class ConsentRequired(Exception):
@@ -48,7 +55,7 @@ def customer_upsert(
   """
   names = {"username": username[:100], "first_name": first_name[:200], "last_name": last_name[:200]}
   now = timezone.now()
-  customer = Customer.objects.filter(channel=channel, external_id=external_id).first()
+  customer = _CUSTOMER_BY_EXTERNAL_ID.first(channel=channel, external_id=external_id)
   if customer is None:
     try:
       with savepoint():

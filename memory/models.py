@@ -55,13 +55,16 @@ class Message(models.Model):
     OPERATOR = "operator", _("operator")
     SYSTEM = "system", _("system")
 
-  chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+  # No single-column indexes on chat and customer: the (chat, …) and (customer, …) indexes
+  # below lead with them and serve every look-up by either; two more would only slow inserts.
+  chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages", db_index=False)
   customer = models.ForeignKey(
     "leads.Customer",
     verbose_name=_("customer"),
     on_delete=models.CASCADE,
     null=True,
     blank=True,
+    db_index=False,
     related_name="messages",
     help_text=_("The customer who wrote it, or whom an assistant reply answers."),
   )

@@ -45,6 +45,10 @@ def message_search(
   """
   if limit <= 0 or customer is None or not query.strip():
     return []
+  if query_vector is None:
+    return _fulltext_messages(
+      customer_id=customer.pk, chat_id=chat.pk, query=query, limit=limit, exclude_ids=exclude_ids
+    )
   ids = message_search_ids(
     customer_id=customer.pk,
     chat_id=chat.pk,
@@ -100,6 +104,27 @@ def fulltext_candidates(
   with connection.cursor() as cursor:
     cursor.execute(sql, [*params, MAX_CANDIDATES])
     return terms, [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def _fulltext_messages(
+  *, customer_id: int, chat_id: int, query: str, limit: int, exclude_ids: Collection[int]
+) -> list[Message]:
+  """The best `limit` full-text matches as messages, ranked and loaded in one query."""
+  vendor = _vendor()
+  terms = _QUERY_TERMS[vendor](query)
+  if not terms:
+    return []
+  ranked, params = _SEARCH_SQL[vendor](
+    terms, customer_id=customer_id, chat_id=chat_id, exclude=sorted(set(exclude_ids))
+  )
+  columns = ", ".join(
+    f"m.{connection.ops.quote_name(field.column)}" for field in Message._meta.concrete_fields
+  )
+  sql = (
+    f"SELECT {columns} FROM ({ranked}) AS ranked JOIN memory_message AS m ON m.id = ranked.id"
+    " ORDER BY ranked.hits DESC, ranked.id DESC"
+  )
+  return list(Message.objects.raw(sql, [*params, limit]))
 
 
 def _vendor() -> str:

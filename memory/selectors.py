@@ -7,14 +7,18 @@ not grow with the number of stored messages.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from assistant.prepared import Placeholders, PreparedQuery
 from memory.models import Chat, Message
 from memory.tokens import cut_to_tokens, estimate_tokens
 
@@ -71,6 +75,33 @@ def message_list_recent(*, chat: Chat, limit: int, thread_id: int | None = None)
   rows = list(_chat_messages(chat=chat, thread_id=thread_id).order_by("-created_at", "-id")[:limit])
   rows.reverse()
   return rows
+
+
+def customer_questions_since(*, customer: Customer, since: dt.datetime, at_most: int) -> int:
+  """How many messages addressed to the bot the customer sent since `since`, up to `at_most`.
+
+  Counting stops at `at_most` (LIMIT, on the (customer, -created_at) index): a flood is
+  "more than N", so an exact count would only read more rows.
+  """
+  if at_most <= 0:
+    return 0
+  return len(_questions_query(at_most).all(customer=customer.pk, since=since))
+
+
+@functools.lru_cache(maxsize=8)
+def _questions_query(limit: int) -> PreparedQuery[tuple]:
+  return PreparedQuery(
+    lambda p: (
+      Message.objects.filter(
+        customer_id=p.int("customer"),
+        role=Message.Role.USER,
+        addressed=True,
+        created_at__gte=p.datetime("since"),
+      )
+      .order_by()
+      .values_list("pk")[:limit]
+    )
+  )
 
 
 def context_build(
@@ -206,16 +237,45 @@ def _history_rows(
   """
   if limit <= 0:
     return []
-  queryset = _chat_messages(chat=chat, thread_id=thread_id).filter(role__in=HISTORY_ROLES)
+  by_thread = chat.is_forum or thread_id is not None  # as in _chat_messages
+  query = _history_query(
+    thread=("null" if thread_id is None else "value") if by_thread else "any",
+    participant=participant is not None,
+    excluded=len(exclude),
+    group=chat.type != Chat.Type.PRIVATE,
+    limit=limit,
+  )
+  values = {f"exclude{n}": pk for n, pk in enumerate(sorted(exclude))}
+  if by_thread and thread_id is not None:
+    values["thread"] = thread_id
   if participant is not None:
-    queryset = queryset.filter(customer=participant).exclude(
-      role=Message.Role.USER, addressed=False
-    )
-  if exclude:
-    queryset = queryset.exclude(pk__in=exclude)
-  if chat.type != Chat.Type.PRIVATE:
-    queryset = queryset.select_related("customer")
-  return list(queryset.order_by("-created_at", "-id")[:limit])
+    values["participant"] = participant.pk
+  return query.all(chat=chat.pk, **values)
+
+
+@functools.lru_cache(maxsize=64)
+def _history_query(
+  *, thread: str, participant: bool, excluded: int, group: bool, limit: int
+) -> PreparedQuery[Message]:
+  """The history read of one shape, compiled once: it runs for every question."""
+
+  def build(p: Placeholders) -> QuerySet[Message]:
+    queryset = Message.objects.filter(chat_id=p.int("chat"), role__in=HISTORY_ROLES)
+    if thread == "null":
+      queryset = queryset.filter(thread_id=None)
+    elif thread == "value":
+      queryset = queryset.filter(thread_id=p.int("thread"))
+    if participant:
+      queryset = queryset.filter(customer_id=p.int("participant")).exclude(
+        role=Message.Role.USER, addressed=False
+      )
+    if excluded:
+      queryset = queryset.exclude(pk__in=[p.int(f"exclude{n}") for n in range(excluded)])
+    if group:
+      queryset = queryset.select_related("customer")
+    return queryset.order_by("-created_at", "-id")[:limit]
+
+  return PreparedQuery(build)
 
 
 def _fit_history(

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from assistant.prepared import PreparedQuery
 from leads.models import Customer, Feedback, Lead
 from memory.models import Chat, Message
 
@@ -19,6 +20,13 @@ if TYPE_CHECKING:
   from llm.models import PromptVersion
 
 logger = logging.getLogger(__name__)
+
+# Every message looks its chat up: compiled once (unique on channel + external id).
+_CHAT_BY_EXTERNAL_ID = PreparedQuery(
+  lambda p: Chat.objects.filter(
+    channel=p.str("channel"), external_id=p.str("external_id")
+  ).order_by()[:1]
+)
 
 
 def savepoint() -> AbstractContextManager:
@@ -36,7 +44,7 @@ def chat_upsert(
   is_forum: bool = False,
 ) -> Chat:
   """The chat behind a channel's chat id, created on first message; title and forum flag kept fresh."""
-  chat = Chat.objects.filter(channel=channel, external_id=external_id).first()
+  chat = _CHAT_BY_EXTERNAL_ID.first(channel=channel, external_id=external_id)
   if chat is None:
     chat_type = type if type in Chat.Type.values else Chat.Type.PRIVATE
     try:
@@ -121,6 +129,72 @@ def message_store_outbound(
   reply_to: Message | None = None,
 ) -> Message:
   """Store an assistant message, with the model's usage when it came from the LLM."""
+  message = _outbound(
+    chat=chat,
+    customer=customer,
+    text=text,
+    completion=completion,
+    prompt_version=prompt_version,
+    is_fallback=is_fallback,
+    thread_id=thread_id,
+    reply_to=reply_to,
+  )
+  message.save(force_insert=True)
+  return message
+
+
+def message_store_answer(
+  *,
+  reply_to: Message,
+  chat: Chat,
+  customer: Customer | None,
+  text: str,
+  completion: Completion | None = None,
+  prompt_version: PromptVersion | None = None,
+  is_fallback: bool = False,
+  thread_id: int | None = None,
+) -> Message | None:
+  """Store the answer to `reply_to`, unless that message is gone (erased by /forget while the
+  model was answering): then None. The check and the insert are one statement."""
+  message = _outbound(
+    chat=chat,
+    customer=customer,
+    text=text,
+    completion=completion,
+    prompt_version=prompt_version,
+    is_fallback=is_fallback,
+    thread_id=thread_id,
+    reply_to=reply_to,
+  )
+  fields = [field for field in Message._meta.local_concrete_fields if not field.primary_key]
+  values = [field.get_db_prep_save(field.pre_save(message, True), connection) for field in fields]
+  quote, table = connection.ops.quote_name, connection.ops.quote_name(Message._meta.db_table)
+  sql = (
+    f"INSERT INTO {table} ({', '.join(quote(field.column) for field in fields)})"
+    f" SELECT {', '.join(['%s'] * len(fields))}"
+    f" WHERE EXISTS (SELECT 1 FROM {table} WHERE {quote('id')} = %s) RETURNING {quote('id')}"
+  )
+  with connection.cursor() as cursor:
+    cursor.execute(sql, [*values, reply_to.pk])
+    row = cursor.fetchone()
+  if row is None:
+    return None
+  message.pk = row[0]
+  message._state.adding, message._state.db = False, connection.alias
+  return message
+
+
+def _outbound(
+  *,
+  chat: Chat,
+  customer: Customer | None,
+  text: str,
+  completion: Completion | None,
+  prompt_version: PromptVersion | None,
+  is_fallback: bool,
+  thread_id: int | None,
+  reply_to: Message | None,
+) -> Message:
   usage = {}
   if completion is not None:
     usage = {
@@ -130,7 +204,7 @@ def message_store_outbound(
       "latency_ms": completion.latency_ms,
       "cost": completion.cost,
     }
-  return Message.objects.create(
+  return Message(
     chat=chat,
     customer=customer,
     role=Message.Role.ASSISTANT,

@@ -27,7 +27,7 @@ from llm.selectors import customer_model_current, customer_model_name
 from llm.services import customer_budget_exceeded
 from memory.models import Message
 from memory.selectors import context_build, participant_name
-from memory.services import message_store_outbound
+from memory.services import message_store_answer
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +101,6 @@ def answer_finish(request: AnswerRequest, completion: Completion | None) -> list
   ctx = TurnContext(
     turn=request.turn, customer=request.customer, chat=request.chat, inbound=request.inbound
   )
-  # Erased (/forget) while the model was answering: answer, but store nothing.
-  ctx.forgotten = not Message.objects.filter(pk=request.inbound.pk).exists()
   with translation.override(ctx.language):
     if completion is not None:
       replies = [
@@ -123,20 +121,28 @@ def _stored_reply(
   version: PromptVersion | None = None,
   is_fallback: bool = False,
 ) -> Reply:
-  """A reply stored now, because its 👍/👎 buttons need the message id."""
-  if ctx.forgotten:
+  """The answer stored now, because its 👍/👎 buttons need the message id."""
+  message = _answer_store(
+    ctx, text, completion=completion, prompt_version=version, is_fallback=is_fallback
+  )
+  if message is None:
     return Reply(text=text)
-  message = message_store_outbound(
+  return Reply(text=text, buttons=feedback_buttons(message.pk), message_id=message.pk)
+
+
+def _answer_store(ctx: TurnContext, text: str, **fields) -> Message | None:
+  """Store the answer to the question; None when the question was erased (/forget) while the
+  model was answering: the answer is still sent, but nothing more is stored for this turn."""
+  message = message_store_answer(
+    reply_to=ctx.inbound,
     chat=ctx.chat,
     customer=ctx.customer,
     text=text,
-    completion=completion,
-    prompt_version=version,
-    is_fallback=is_fallback,
     thread_id=ctx.turn.chat.thread_id,
-    reply_to=ctx.inbound,
+    **fields,
   )
-  return Reply(text=text, buttons=feedback_buttons(message.pk), message_id=message.pk)
+  ctx.forgotten = message is None
+  return message
 
 
 def _contact_offer(ctx: TurnContext) -> list[Reply]:
@@ -180,13 +186,7 @@ def _fallback(ctx: TurnContext, request: AnswerRequest) -> list[Reply]:
 def _fallback_stored(ctx: TurnContext, replies: list[Reply]) -> list[Reply]:
   """The first reply stored as the fallback answer; follow-ups are stored by `ctx.finish`."""
   first = replies[0]
-  if not ctx.forgotten:
-    first.message_id = message_store_outbound(
-      chat=ctx.chat,
-      customer=ctx.customer,
-      text=first.text,
-      is_fallback=True,
-      thread_id=ctx.turn.chat.thread_id,
-      reply_to=ctx.inbound,
-    ).pk
+  message = _answer_store(ctx, first.text, is_fallback=True)
+  if message is not None:
+    first.message_id = message.pk
   return replies

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from assistant.conversation.context import TurnContext
 from assistant.types import Reply
 from leads.services import LAST_SEEN_PRECISION
-from memory.models import Message
+from memory.selectors import customer_questions_since
 
 # C0 and C1 control characters except tab and newline (they are layout, not noise).
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -46,10 +46,9 @@ def flood_check(ctx: TurnContext) -> list[Reply] | None:
     return None  # nothing else from them in the window (customer_upsert): no need to count
   # A read on the (customer, -created_at) index; it counts what is stored, so restarts don't reset it.
   # Group talk not addressed to the bot is stored but does not count: it asks nothing of us.
-  recent = Message.objects.filter(
-    customer=ctx.customer, role=Message.Role.USER, addressed=True, created_at__gte=now - window
-  ).count()
-  if recent <= settings.FLOOD_MAX_MESSAGES:
+  limit = settings.FLOOD_MAX_MESSAGES
+  recent = customer_questions_since(customer=ctx.customer, since=now - window, at_most=limit + 1)
+  if recent <= limit:
     return None
   until = ctx.state.get(FLOOD_UNTIL)
   if isinstance(until, str) and dt.datetime.fromisoformat(until) > now:

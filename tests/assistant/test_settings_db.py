@@ -94,6 +94,40 @@ def test_postgres_uses_a_psycopg_connection_pool():
   assert pool.max_size >= settings.DB_THREADS
 
 
+@only_postgres
+@pytest.mark.django_db
+def test_postgres_prepares_statements_the_bot_repeats():
+  # given: server-side binding, statements prepared from their second run on a connection
+  assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
+  customer = Customer.objects.create(external_id="prepared")
+
+  # when
+  for _ in range(3):
+    assert Customer.objects.get(external_id="prepared").pk == customer.pk
+  with connection.cursor() as cursor:
+    cursor.execute("SELECT statement FROM pg_prepared_statements")
+    prepared = [row[0] for row in cursor.fetchall()]
+
+  # then
+  assert [sql for sql in prepared if '"leads_customer"."external_id" = $1' in sql]
+
+
+@only_postgres
+def test_prepared_statements_can_be_switched_off_for_pgbouncer():
+  script = (
+    "import django; django.setup(); from django.db import connection;"
+    "options = connection.settings_dict['OPTIONS'];"
+    "print(options.get('server_side_binding'), options.get('prepare_threshold'))"
+  )
+  env = {**os.environ, "DATABASE_URL": database_url(), "DB_PREPARED_STATEMENTS": "false"}
+
+  done = subprocess.run(
+    [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+  )
+
+  assert done.stdout.split() == ["None", "None"], done.stderr
+
+
 def start_writer_threads(count: int, counter_pk: int, barrier: threading.Barrier, errors: list):
   def run(name: str) -> None:
     try:

@@ -1,9 +1,13 @@
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from memory.models import Chat, Message
 from memory.selectors import (
   MemoryContext,
   context_build,
+  customer_questions_since,
   history_token_budget,
   message_list_recent,
   message_render,
@@ -282,3 +286,35 @@ def test_memory_context_counts():
   assert context.history_chars == 8
   assert context.background_chars == 5
   assert context.tokens == 2 + 4 + 2
+
+
+def test_a_forums_general_topic_is_its_own_conversation(customer):
+  # given: a forum with messages in its General topic (no thread id) and in topic 3
+  forum = chat_factory(type=Chat.Type.SUPERGROUP, is_forum=True)
+  message_factory(chat=forum, customer=customer, text="in general")
+  message_factory(chat=forum, customer=customer, text="in topic 3", thread_id=3)
+
+  # when
+  general = context_build(customer=customer, chat=forum, query="", thread_id=None)
+  topic = context_build(customer=customer, chat=forum, query="", thread_id=3)
+
+  # then
+  assert [m["content"] for m in general.history] == ["Anna: in general"]
+  assert [m["content"] for m in topic.history] == ["Anna: in topic 3"]
+
+
+def test_customer_questions_since_counts_addressed_messages_up_to_the_cap(customer, chat, say):
+  # given: three questions now, one an hour ago, one not addressed, one answer, another person's
+  for n in range(3):
+    say(f"q{n}")
+  old = say("old question")
+  Message.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(hours=1))
+  say("group talk", addressed=False)
+  say("an answer", role=Message.Role.ASSISTANT)
+  message_factory(chat=chat, customer=customer_factory(), text="someone else")
+  since = timezone.now() - dt.timedelta(minutes=1)
+
+  # when / then
+  assert customer_questions_since(customer=customer, since=since, at_most=10) == 3
+  assert customer_questions_since(customer=customer, since=since, at_most=2) == 2
+  assert customer_questions_since(customer=customer, since=since, at_most=0) == 0

@@ -6,10 +6,12 @@ import pytest
 from leads.models import Customer, Feedback, Lead
 from llm.client import Completion
 from memory.models import Chat, Message
+from memory.search import message_search
 from memory.services import (
   chat_upsert,
   customer_forget,
   message_set_external_id,
+  message_store_answer,
   message_store_inbound,
   message_store_outbound,
   message_text_set,
@@ -197,3 +199,54 @@ def test_integrity_error_of_a_message_without_ids_is_raised(monkeypatch):
 
   with pytest.raises(IntegrityError):
     store(chat, customer)
+
+
+def _fields(message: Message) -> dict:
+  skip = {"id", "created_at"}
+  return {
+    f.attname: getattr(message, f.attname)
+    for f in Message._meta.concrete_fields
+    if f.attname not in skip
+  }
+
+
+def test_an_answer_is_stored_like_any_outbound_message(settings):
+  # given
+  settings.LONG_TERM_MEMORY_ENABLED = True
+  chat, customer = chat_factory(), customer_factory()
+  question = message_factory(chat=chat, customer=customer, text="Доставка есть?")
+  completion = Completion(
+    text="Да",
+    model_name="fake/x",
+    prompt_tokens=3,
+    completion_tokens=2,
+    latency_ms=40,
+    cost=Decimal("0.0012"),
+  )
+  fields = {"chat": chat, "customer": customer, "text": "Да, доставка курьером", "thread_id": 7}
+
+  # when
+  answer = message_store_answer(reply_to=question, completion=completion, **fields)
+  plain = message_store_outbound(reply_to=question, completion=completion, **fields)
+
+  # then: the same row as the ORM's insert, found by the long-term search like any message
+  stored = Message.objects.get(pk=answer.pk)
+  assert _fields(stored) == _fields(Message.objects.get(pk=plain.pk))
+  assert (stored.reply_to_id, stored.cost, stored.thread_id) == (question.pk, Decimal("0.0012"), 7)
+  assert stored.created_at == answer.created_at and answer._state.adding is False
+  found = message_search(customer=customer, chat=chat, query="доставкой", limit=5)
+  assert answer.pk in {message.pk for message in found}
+
+
+def test_an_answer_to_an_erased_question_is_not_stored():
+  # given: the question was erased (/forget) while the model was answering
+  chat, customer = chat_factory(), customer_factory()
+  question = message_factory(chat=chat, customer=customer, text="hi")
+  Message.objects.filter(pk=question.pk).delete()
+
+  # when
+  answer = message_store_answer(reply_to=question, chat=chat, customer=customer, text="Hello")
+
+  # then
+  assert answer is None
+  assert Message.objects.count() == 0
