@@ -18,11 +18,14 @@ docs/conversation.md lists the callback data formats, the Reply semantics adapte
 the deliberate choices for bad input (e.g. over-long texts are stored, not truncated).
 """
 
+import asyncio
 import logging
+import weakref
 
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from assistant.batching import GroupWriter
 from assistant.conversation.answer import answer_finish
 from assistant.conversation.context import AnswerRequest, Outcome, TurnContext
 from assistant.conversation.edits import edit_apply
@@ -35,11 +38,15 @@ from leads.contacts import contacts_mask
 from leads.services import customer_upsert, language_from_code
 from llm.client import Completion, LLMError, complete
 from memory.models import Chat
-from memory.services import chat_upsert, message_set_external_id, message_store_inbound
+from memory.services import chat_upsert, message_set_external_ids, message_store_inbound
 
 logger = logging.getLogger(__name__)
 
 MAX_CALLBACK_CHARS = 64  # Telegram's limit; anything longer is not ours
+# One reply-id writer per event loop (the bot has one; tests run many short-lived loops).
+_reply_ids: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupWriter] = (
+  weakref.WeakKeyDictionary()
+)
 
 
 async def handle_turn(turn: Turn, *, stream: StreamCallback | None = None) -> list[Reply]:
@@ -63,10 +70,19 @@ async def handle_turn(turn: Turn, *, stream: StreamCallback | None = None) -> li
 
 
 async def reply_sent(*, message_id: int, external_message_id: int) -> None:
-  """Record the channel's id of a reply we sent (replies to it can then be matched)."""
-  await run_db(
-    message_set_external_id, message_id=message_id, external_message_id=external_message_id
-  )
+  """Record the channel's id of a reply we sent (replies to it can then be matched).
+
+  Ids of replies sent at about the same time are written together (assistant/batching.py).
+  """
+  loop = asyncio.get_running_loop()
+  writer = _reply_ids.get(loop)
+  if writer is None:
+    writer = _reply_ids[loop] = GroupWriter(_reply_ids_write)
+  await writer.add((message_id, external_message_id))
+
+
+async def _reply_ids_write(pairs: list[tuple[int, int]]) -> None:
+  await run_db(message_set_external_ids, pairs)
 
 
 async def handle_edit(turn: Turn) -> bool:

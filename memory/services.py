@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from assistant.prepared import PreparedQuery
@@ -228,6 +228,27 @@ def message_set_external_id(*, message_id: int, external_message_id: int) -> boo
     logger.debug("External id %s is already recorded in this chat", external_message_id)
     return False
   return bool(updated)
+
+
+def message_set_external_ids(pairs: list[tuple[int, int]]) -> int:
+  """`message_set_external_id` for many replies in one statement; returns how many were set.
+
+  If one of the ids is already recorded in its chat, each pair is tried on its own instead.
+  """
+  if not pairs:
+    return 0
+  if len(pairs) == 1:
+    return int(message_set_external_id(message_id=pairs[0][0], external_message_id=pairs[0][1]))
+  ids = Case(*(When(pk=pk, then=Value(external)) for pk, external in pairs))
+  try:
+    with savepoint():
+      return Message.objects.filter(
+        pk__in=[pk for pk, _external in pairs], role=Message.Role.ASSISTANT
+      ).update(external_message_id=ids)
+  except IntegrityError:
+    return sum(
+      message_set_external_id(message_id=pk, external_message_id=external) for pk, external in pairs
+    )
 
 
 def message_text_set(*, message: Message, text: str) -> Message:

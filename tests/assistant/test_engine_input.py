@@ -232,6 +232,38 @@ def test_reply_sent_records_the_channels_message_id():
   assert Message.objects.get(pk=replies[0].message_id).external_message_id == 4242
 
 
+def test_reply_ids_sent_at_once_are_written_together(monkeypatch):
+  # given: answers in three chats, sent at about the same time
+  from assistant import engine
+  from memory.services import message_set_external_ids
+
+  batches = []
+
+  def recording(pairs):
+    batches.append(len(pairs))
+    return message_set_external_ids(pairs)
+
+  monkeypatch.setattr(engine, "message_set_external_ids", recording)
+  ids = [
+    say("/help", user=f"u{n}", chat=ChatRef(external_id=f"u{n}"))[0].message_id for n in range(3)
+  ]
+
+  async def send_all() -> None:
+    await asyncio.gather(
+      *(reply_sent(message_id=pk, external_message_id=500 + n) for n, pk in enumerate(ids))
+    )
+
+  # when
+  asyncio.run(send_all())
+
+  # then: all recorded by one write
+  assert batches == [3]
+  recorded = sorted(
+    Message.objects.filter(pk__in=ids).values_list("external_message_id", flat=True)
+  )
+  assert recorded == [500, 501, 502]
+
+
 def test_names_are_kept_fresh():
   say("/help", first_name="Anna")
   say("/help", first_name="Anya")

@@ -2,6 +2,8 @@ import logging
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from leads.models import Customer, Feedback, Lead
 from llm.client import Completion
@@ -11,6 +13,7 @@ from memory.services import (
   chat_upsert,
   customer_forget,
   message_set_external_id,
+  message_set_external_ids,
   message_store_answer,
   message_store_inbound,
   message_store_outbound,
@@ -250,3 +253,44 @@ def test_an_answer_to_an_erased_question_is_not_stored():
   # then
   assert answer is None
   assert Message.objects.count() == 0
+
+
+def test_set_external_ids_sets_many_in_one_statement():
+  # given: two answers in one chat, one in another, and a customer's message
+  chat, other = chat_factory(), chat_factory()
+  first = message_store_outbound(chat=chat, customer=None, text="a")
+  second = message_store_outbound(chat=chat, customer=None, text="b")
+  third = message_store_outbound(chat=other, customer=None, text="c")
+  inbound = message_factory(chat=chat)
+
+  # when
+  with CaptureQueriesContext(connection) as queries:
+    updated = message_set_external_ids(
+      [(first.pk, 10), (second.pk, 11), (third.pk, 10), (inbound.pk, 12), (999999, 13)]
+    )
+
+  # then: only the assistant messages that exist
+  assert updated == 3
+  stored = dict(Message.objects.values_list("pk", "external_message_id"))
+  assert (stored[first.pk], stored[second.pk], stored[third.pk]) == (10, 11, 10)
+  assert stored[inbound.pk] is None
+  assert len([q for q in queries if q["sql"].startswith("UPDATE")]) == 1
+  assert message_set_external_ids([]) == 0
+
+
+def test_set_external_ids_falls_back_to_one_by_one_on_a_taken_id():
+  # given: id 10 is taken in the chat already
+  chat = chat_factory()
+  taken = message_store_outbound(chat=chat, customer=None, text="a")
+  message_set_external_id(message_id=taken.pk, external_message_id=10)
+  clash = message_store_outbound(chat=chat, customer=None, text="b")
+  fine = message_store_outbound(chat=chat, customer=None, text="c")
+
+  # when
+  updated = message_set_external_ids([(clash.pk, 10), (fine.pk, 11)])
+
+  # then: the other one is still recorded
+  assert updated == 1
+  assert Message.objects.get(pk=clash.pk).external_message_id is None
+  assert Message.objects.get(pk=fine.pk).external_message_id == 11
+  assert message_set_external_ids([(fine.pk, 12)]) == 1
