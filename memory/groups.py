@@ -20,6 +20,7 @@ from memory.models import Chat, Message
 from memory.selectors import (
   ELLIPSIS,
   HISTORY_ROLES,
+  NEWEST_FIRST,
   MemoryContext,
   _chat_messages,
   message_render,
@@ -40,7 +41,7 @@ def shared_context_add(
   rows = _chat_messages(chat=chat, thread_id=thread_id).filter(role__in=HISTORY_ROLES)
   if skip:
     rows = rows.exclude(pk__in=skip)
-  newest = list(rows.select_related("customer").order_by("-created_at", "-id")[:limit])
+  newest = list(rows.select_related("customer").order_by(*NEWEST_FIRST)[:limit])
   for message in reversed(newest):
     line = shared_line(message)
     if line:

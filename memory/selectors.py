@@ -72,7 +72,7 @@ def message_list_recent(*, chat: Chat, limit: int, thread_id: int | None = None)
   """The chat's latest `limit` messages (of the forum topic, in forums), oldest first."""
   if limit <= 0:
     return []
-  rows = list(_chat_messages(chat=chat, thread_id=thread_id).order_by("-created_at", "-id")[:limit])
+  rows = list(_chat_messages(chat=chat, thread_id=thread_id).order_by(*NEWEST_FIRST)[:limit])
   rows.reverse()
   return rows
 
@@ -213,13 +213,23 @@ def participant_name(customer: Customer) -> str:
 
 
 def _chat_messages(*, chat: Chat, thread_id: int | None):
-  queryset = Message.objects.filter(chat=chat)
-  if chat.is_forum:
+  """The chat's messages (of the topic, in forums); order them with NEWEST_FIRST.
+
+  The chat is matched as a range (`chat_id >= x AND chat_id <= x`) ordered by chat first, so the
+  only index that serves it is (chat, -created_at, -id). With `chat_id = x` PostgreSQL may read
+  the all-chats (-created_at, -id) index backwards instead, filtering by chat: its pick for a
+  chat with a big share of all messages, which then walks every newer message of the other
+  chats whenever that chat has been quiet for a while (3 ms instead of 0.04 ms on the bench's
+  1M messages; seconds on a quiet big group).
+  """
+  queryset = Message.objects.filter(chat_id__gte=chat.pk, chat_id__lte=chat.pk)
+  if chat.is_forum or thread_id is not None:
     # Each forum topic is its own conversation; None is the "General" topic.
     queryset = queryset.filter(thread_id=thread_id)
-  elif thread_id is not None:
-    queryset = queryset.filter(thread_id=thread_id)
   return queryset
+
+
+NEWEST_FIRST = ("chat_id", "-created_at", "-id")  # see _chat_messages
 
 
 def _history_rows(
@@ -260,7 +270,8 @@ def _history_query(
   """The history read of one shape, compiled once: it runs for every question."""
 
   def build(p: Placeholders) -> QuerySet[Message]:
-    queryset = Message.objects.filter(chat_id=p.int("chat"), role__in=HISTORY_ROLES)
+    queryset = Message.objects.filter(role__in=HISTORY_ROLES)
+    queryset = queryset.filter(chat_id__gte=p.int("chat"), chat_id__lte=p.int("chat"))
     if thread == "null":
       queryset = queryset.filter(thread_id=None)
     elif thread == "value":
@@ -273,7 +284,7 @@ def _history_query(
       queryset = queryset.exclude(pk__in=[p.int(f"exclude{n}") for n in range(excluded)])
     if group:
       queryset = queryset.select_related("customer")
-    return queryset.order_by("-created_at", "-id")[:limit]
+    return queryset.order_by(*NEWEST_FIRST)[:limit]  # see _chat_messages
 
   return PreparedQuery(build)
 

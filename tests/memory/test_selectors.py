@@ -318,3 +318,34 @@ def test_customer_questions_since_counts_addressed_messages_up_to_the_cap(custom
   assert customer_questions_since(customer=customer, since=since, at_most=10) == 3
   assert customer_questions_since(customer=customer, since=since, at_most=2) == 2
   assert customer_questions_since(customer=customer, since=since, at_most=0) == 0
+
+
+def test_the_history_read_is_served_by_the_chat_index_alone(customer, chat, say):
+  """The order comes from the (chat, -created_at, -id) index: a big chat that has been quiet
+  costs the same as any (the plan PostgreSQL chose for `chat_id = x` on the 1M-message bench
+  database walked every newer message; see memory.selectors._chat_messages)."""
+  from django.db import connection
+  from django.test.utils import CaptureQueriesContext
+
+  # given: the chat holds a fifth of all messages, spread over time, but has been quiet since
+  # another chat wrote the newest thousands
+  other = chat_factory()
+  rows = [Message(chat=chat if n % 5 == 0 else other, role="user", text="m") for n in range(15000)]
+  rows += [Message(chat=other, role="user", text="new") for _ in range(4000)]
+  Message.objects.bulk_create(rows, batch_size=2000)
+  with connection.cursor() as cursor:
+    cursor.execute("ANALYZE memory_message")
+  with CaptureQueriesContext(connection) as queries:
+    context_build(customer=customer, chat=chat, query="")
+  (sql,) = [q["sql"] for q in queries if "ORDER BY" in q["sql"]]
+
+  # when: the database's plan for the history read
+  with connection.cursor() as cursor:
+    cursor.execute(
+      f"EXPLAIN {sql}" if connection.vendor == "postgresql" else f"EXPLAIN QUERY PLAN {sql}"
+    )
+    plan = " ".join(str(row) for row in cursor.fetchall())
+
+  # then: the (chat, -created_at, -id) index gives the order; nothing is sorted afterwards
+  assert "message_chat_recent_idx" in plan, plan
+  assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
