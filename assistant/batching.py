@@ -42,6 +42,11 @@ class GroupWriter(Generic[T]):
         for _item, future in batch:
           if not future.done():
             future.set_exception(error)
+      except BaseException:  # the writer was cancelled: so are the waits on it
+        for _item, future in [*batch, *self._pending]:
+          future.cancel()
+        self._pending = []
+        raise
       else:
         for _item, future in batch:
           if not future.done():

@@ -66,3 +66,27 @@ def test_a_waiter_that_gives_up_does_not_stop_its_batch():
   asyncio.run(scenario())
 
   assert written == [1, 2]
+
+
+def test_waiters_are_cancelled_with_the_writer_and_a_new_writer_starts_later():
+  written: list[int] = []
+
+  async def write(items: list[int]) -> None:
+    await asyncio.sleep(0.05)
+    written.extend(items)
+
+  async def scenario() -> list[bool]:
+    writer = GroupWriter(write)
+    first = asyncio.ensure_future(writer.add(1))
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(writer.add(2))  # waits for the next batch
+    await asyncio.sleep(0)
+    writer._writer.cancel()  # e.g. the loop shutting down
+    await asyncio.gather(first, second, return_exceptions=True)
+    await writer.add(3)
+    return [first.cancelled(), second.cancelled()]
+
+  cancelled = asyncio.run(scenario())
+
+  assert cancelled == [True, True]
+  assert written == [3]
