@@ -213,7 +213,13 @@ def participant_name(customer: Customer) -> str:
 
 
 def _chat_messages(*, chat: Chat, thread_id: int | None):
-  """The chat's messages (of the topic, in forums); order them with NEWEST_FIRST.
+  """The chat's messages (of the topic, in forums); order them with NEWEST_FIRST."""
+  by_thread = chat.is_forum or thread_id is not None
+  return _in_chat(Message.objects.all(), chat_id=chat.pk, thread_id=thread_id, by_thread=by_thread)
+
+
+def _in_chat(queryset, *, chat_id: int, thread_id: int | None, by_thread: bool):
+  """`queryset` narrowed to one chat, and with `by_thread` to one topic (None: "General").
 
   The chat is matched as a range (`chat_id >= x AND chat_id <= x`) ordered by chat first, so the
   only index that serves it is (chat, -created_at, -id). With `chat_id = x` PostgreSQL may read
@@ -222,14 +228,14 @@ def _chat_messages(*, chat: Chat, thread_id: int | None):
   chats whenever that chat has been quiet for a while (3 ms instead of 0.04 ms on the bench's
   1M messages, and more the longer the chat has been quiet).
   """
-  queryset = Message.objects.filter(chat_id__gte=chat.pk, chat_id__lte=chat.pk)
-  if chat.is_forum or thread_id is not None:
+  queryset = queryset.filter(chat_id__gte=chat_id, chat_id__lte=chat_id)
+  if by_thread:
     # Each forum topic is its own conversation; None is the "General" topic.
     queryset = queryset.filter(thread_id=thread_id)
   return queryset
 
 
-NEWEST_FIRST = ("chat_id", "-created_at", "-id")  # see _chat_messages
+NEWEST_FIRST = ("chat_id", "-created_at", "-id")  # see _in_chat
 
 
 def _history_rows(
@@ -247,7 +253,7 @@ def _history_rows(
   """
   if limit <= 0:
     return []
-  by_thread = chat.is_forum or thread_id is not None  # as in _chat_messages
+  by_thread = chat.is_forum or thread_id is not None
   query = _history_query(
     thread=("null" if thread_id is None else "value") if by_thread else "any",
     participant=participant is not None,
@@ -270,12 +276,13 @@ def _history_query(
   """The history read of one shape, compiled once: it runs for every question."""
 
   def build(p: Placeholders) -> QuerySet[Message]:
-    queryset = Message.objects.filter(role__in=HISTORY_ROLES)
-    queryset = queryset.filter(chat_id__gte=p.int("chat"), chat_id__lte=p.int("chat"))
-    if thread == "null":
-      queryset = queryset.filter(thread_id=None)
-    elif thread == "value":
-      queryset = queryset.filter(thread_id=p.int("thread"))
+    thread_id = p.int("thread") if thread == "value" else None
+    queryset = _in_chat(
+      Message.objects.filter(role__in=HISTORY_ROLES),
+      chat_id=p.int("chat"),
+      thread_id=thread_id,
+      by_thread=thread != "any",
+    )
     if participant:
       queryset = queryset.filter(customer_id=p.int("participant")).exclude(
         role=Message.Role.USER, addressed=False
@@ -284,7 +291,7 @@ def _history_query(
       queryset = queryset.exclude(pk__in=[p.int(f"exclude{n}") for n in range(excluded)])
     if group:
       queryset = queryset.select_related("customer")
-    return queryset.order_by(*NEWEST_FIRST)[:limit]  # see _chat_messages
+    return queryset.order_by(*NEWEST_FIRST)[:limit]
 
   return PreparedQuery(build)
 

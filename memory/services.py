@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
@@ -166,22 +167,31 @@ def message_store_answer(
     thread_id=thread_id,
     reply_to=reply_to,
   )
-  fields = [field for field in Message._meta.local_concrete_fields if not field.primary_key]
-  values = [field.get_db_prep_save(field.pre_save(message, True), connection) for field in fields]
-  quote, table = connection.ops.quote_name, connection.ops.quote_name(Message._meta.db_table)
-  sql = (
-    f"INSERT INTO {table} ({', '.join(quote(field.column) for field in fields)})"
-    f" SELECT {', '.join(['%s'] * len(fields))}"
-    f" WHERE EXISTS (SELECT 1 FROM {table} WHERE {quote('id')} = %s) RETURNING {quote('id')}"
-  )
+  values = [
+    field.get_db_prep_save(field.pre_save(message, True), connection) for field in _ANSWER_FIELDS
+  ]
   with connection.cursor() as cursor:
-    cursor.execute(sql, [*values, reply_to.pk])
+    cursor.execute(_answer_insert_sql(connection.vendor), [*values, reply_to.pk])
     row = cursor.fetchone()
   if row is None:
     return None
   message.pk = row[0]
   message._state.adding, message._state.db = False, connection.alias
   return message
+
+
+_ANSWER_FIELDS = [field for field in Message._meta.local_concrete_fields if not field.primary_key]
+
+
+@functools.cache
+def _answer_insert_sql(vendor: str) -> str:
+  """message_store_answer's statement (the same text for every answer on a database vendor)."""
+  quote, table = connection.ops.quote_name, connection.ops.quote_name(Message._meta.db_table)
+  return (
+    f"INSERT INTO {table} ({', '.join(quote(field.column) for field in _ANSWER_FIELDS)})"
+    f" SELECT {', '.join(['%s'] * len(_ANSWER_FIELDS))}"
+    f" WHERE EXISTS (SELECT 1 FROM {table} WHERE {quote('id')} = %s) RETURNING {quote('id')}"
+  )
 
 
 def _outbound(
